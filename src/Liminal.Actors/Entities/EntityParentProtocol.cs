@@ -1,0 +1,26 @@
+using Akka.Actor;
+using Akka.Event;
+
+namespace Liminal.Actors.Entities;
+
+/// <summary>
+/// Sent by an idle entity to its parent. The parent buffers new messages for the entity, sends it
+/// <c>StopMessage</c>, and recreates it when a buffered message is waiting.
+/// </summary>
+public sealed record Passivate(object StopMessage) : INoSerializationVerificationNeeded;
+
+/// <summary>How an entity parent restarts entities that stopped unexpectedly and how much it buffers meanwhile.</summary>
+public sealed record EntityParentSettings(TimeSpan MinBackoff, TimeSpan MaxBackoff, int BufferSize)
+{
+    public static EntityParentSettings Default { get; } = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), 10_000);
+
+    /// <summary>Exponential backoff for the n-th consecutive failure, capped at <see cref="MaxBackoff"/>.</summary>
+    public TimeSpan BackoffFor(int consecutiveFailures)
+    {
+        var factor = Math.Pow(2, Math.Min(consecutiveFailures - 1, 20));
+        var delay = TimeSpan.FromTicks((long)Math.Min(MinBackoff.Ticks * factor, MaxBackoff.Ticks));
+        return delay < MinBackoff ? MinBackoff : delay;
+    }
+}
+
+internal sealed record RestartEntity(string EntityId) : INoSerializationVerificationNeeded, IDeadLetterSuppression;

@@ -1,0 +1,54 @@
+using Akka.Actor;
+using Liminal.Actors.Dedup;
+using Liminal.Actors.Persistence;
+
+namespace Liminal.Actors;
+
+/// <summary>The entry point: starts the bus's actors on an actor system and hands out their refs.</summary>
+public sealed class LiminalBus
+{
+    private LiminalBus(IActorRef dedup, IActorRef conversations, IActorRef channels, IActorRef offsets)
+    {
+        Dedup = dedup;
+        Conversations = conversations;
+        Channels = channels;
+        Offsets = offsets;
+    }
+
+    /// <summary>Idempotency keys (<see cref="Liminal.Actors.Dedup"/>).</summary>
+    public IActorRef Dedup { get; }
+
+    /// <summary>Durable conversations.</summary>
+    public IActorRef Conversations { get; }
+
+    /// <summary>Channel registry, publish, subscribe, replay.</summary>
+    public IActorRef Channels { get; }
+
+    /// <summary>Consumer offsets and processing receipts.</summary>
+    public IActorRef Offsets { get; }
+
+    /// <summary>
+    /// Starts the bus on whatever journal the actor system is configured with (SQLite, PostgreSQL, or in
+    /// unit tests, in memory).
+    /// </summary>
+    public static LiminalBus Start(ActorSystem system, LiminalSettings settings) =>
+        new(StartDedup(system, settings),
+            StartUnavailable(system, "conversations"),
+            StartUnavailable(system, "channels"),
+            StartUnavailable(system, "offsets"));
+
+    /// <summary>Starts the dedup key space alone (what <c>WithDedupShards</c> registers).</summary>
+    public static IActorRef StartDedup(ActorSystem system, LiminalSettings settings)
+    {
+        var problems = settings.Validate();
+        if (problems.Count > 0)
+            throw new LiminalConfigurationException(problems);
+        LiminalEventSerializer.EnsureBound(system);
+        return system.ActorOf(
+            DedupKeySpace.Props(settings.DedupShard, settings.DedupShards, settings.Entities),
+            $"liminal-dedup-{settings.DedupNamespace}");
+    }
+
+    internal static IActorRef StartUnavailable(ActorSystem system, string capability) =>
+        system.ActorOf(UnavailableCapability.Props(capability), $"liminal-{capability}");
+}

@@ -1,0 +1,126 @@
+using Akka.Configuration;
+using Liminal.Actors.Channels;
+using Liminal.Actors.Dedup;
+using Liminal.Actors.Entities;
+
+namespace Liminal.Actors;
+
+/// <summary>The bus's settings, read once from the <c>liminal { }</c> HOCON block.</summary>
+public sealed record LiminalSettings
+{
+    /// <summary>The only clock the bus reads (claim times, TTLs); tests inject a fake.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    public string DedupNamespace { get; init; } = "default";
+    public TimeSpan DedupTtl { get; init; } = TimeSpan.FromHours(24);
+    public int DedupShards { get; init; } = 64;
+    public TimeSpan DedupSweepInterval { get; init; } = TimeSpan.FromMinutes(1);
+    public int DedupMaxKeysPerShard { get; init; } = 100_000;
+
+    /// <summary>A persistent actor saves a snapshot after this many events.</summary>
+    public int SnapshotEvery { get; init; } = 1_000;
+
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How entity parents restart failed entities and how much they buffer meanwhile.</summary>
+    public EntityParentSettings Entities { get; init; } = EntityParentSettings.Default;
+
+    public IReadOnlyList<ChannelDefinition> Channels { get; init; } = [];
+
+    /// <summary>Liminal's own defaults: the <c>liminal.conf</c> shipped inside the library.</summary>
+    public static Config DefaultConfig { get; } = LoadDefaults();
+
+    /// <summary>
+    /// Reads the <c>liminal</c> block of <paramref name="config"/> (falling back to the shipped defaults) and
+    /// reports every invalid value at once.
+    /// </summary>
+    public static LiminalSettings FromConfig(Config config)
+    {
+        var liminal = config.WithFallback(DefaultConfig).GetConfig("liminal");
+        var problems = new List<string>();
+
+        var settings = new LiminalSettings
+        {
+            DedupNamespace = liminal.GetString("dedup.namespace"),
+            DedupTtl = liminal.GetTimeSpan("dedup.ttl"),
+            DedupShards = liminal.GetInt("dedup.shards"),
+            DedupSweepInterval = liminal.GetTimeSpan("dedup.sweep-interval"),
+            DedupMaxKeysPerShard = liminal.GetInt("dedup.max-keys-per-shard"),
+            SnapshotEvery = liminal.GetInt("snapshot-every"),
+            DrainTimeout = liminal.GetTimeSpan("drain-timeout"),
+            Entities = new EntityParentSettings(
+                liminal.GetTimeSpan("entities.min-backoff"),
+                liminal.GetTimeSpan("entities.max-backoff"),
+                liminal.GetInt("entities.buffer-size")),
+            Channels = ReadChannels(liminal, problems),
+        };
+
+        problems.AddRange(settings.Validate());
+        return problems.Count == 0 ? settings : throw new LiminalConfigurationException(problems);
+    }
+
+    /// <summary>Every problem with these settings, each naming its HOCON key; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(DedupNamespace) || DedupNamespace.Contains('-'))
+            problems.Add($"liminal.dedup.namespace: '{DedupNamespace}' must be non-empty and contain no '-'");
+        if (DedupTtl <= TimeSpan.Zero)
+            problems.Add($"liminal.dedup.ttl: {DedupTtl} must be positive");
+        if (DedupShards < 1)
+            problems.Add($"liminal.dedup.shards: {DedupShards} must be at least 1");
+        if (DedupSweepInterval <= TimeSpan.Zero)
+            problems.Add($"liminal.dedup.sweep-interval: {DedupSweepInterval} must be positive");
+        if (DedupMaxKeysPerShard < 1)
+            problems.Add($"liminal.dedup.max-keys-per-shard: {DedupMaxKeysPerShard} must be at least 1");
+        if (SnapshotEvery < 1)
+            problems.Add($"liminal.snapshot-every: {SnapshotEvery} must be at least 1");
+        if (DrainTimeout < TimeSpan.Zero)
+            problems.Add($"liminal.drain-timeout: {DrainTimeout} must not be negative");
+        if (Entities.MinBackoff <= TimeSpan.Zero || Entities.MaxBackoff < Entities.MinBackoff)
+            problems.Add("liminal.entities: min-backoff must be positive and not above max-backoff");
+        if (Entities.BufferSize < 1)
+            problems.Add($"liminal.entities.buffer-size: {Entities.BufferSize} must be at least 1");
+        return problems;
+    }
+
+    internal DedupShardSettings DedupShard =>
+        new(DedupNamespace, new DedupPolicy(DedupTtl, DedupMaxKeysPerShard), DedupSweepInterval, SnapshotEvery, Clock);
+
+    private static List<ChannelDefinition> ReadChannels(Config liminal, List<string> problems)
+    {
+        var channels = new List<ChannelDefinition>();
+        var list = liminal.GetValue("channels")?.GetArray() ?? [];
+        for (var i = 0; i < list.Count; i++)
+        {
+            var item = list[i].GetObject();
+            var name = item.GetKey("name")?.GetString();
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                problems.Add($"liminal.channels[{i}].name: missing");
+                continue;
+            }
+            channels.Add(new ChannelDefinition(
+                name,
+                item.GetKey("durable")?.GetBoolean() ?? false,
+                item.GetKey("schema")?.GetString(),
+                item.GetKey("partitions")?.GetInt() ?? 1));
+        }
+        return channels;
+    }
+
+    private static Config LoadDefaults()
+    {
+        using var stream = typeof(LiminalSettings).Assembly.GetManifestResourceStream("Liminal.Actors.liminal.conf")
+                           ?? throw new InvalidOperationException("liminal.conf is not embedded in Liminal.Actors");
+        using var reader = new StreamReader(stream);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+    }
+}
+
+/// <summary>The configuration is invalid; <see cref="Problems"/> lists every problem found, each with its key.</summary>
+public sealed class LiminalConfigurationException(IReadOnlyList<string> problems)
+    : Exception("Invalid Liminal configuration:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)))
+{
+    public IReadOnlyList<string> Problems { get; } = problems;
+}

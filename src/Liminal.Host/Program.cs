@@ -1,0 +1,5 @@
+using Liminal.Host;
+using Microsoft.Extensions.Hosting;
+
+var host = LiminalHost.Build(args);
+await host.RunAsync();

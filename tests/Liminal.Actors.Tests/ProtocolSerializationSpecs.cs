@@ -1,0 +1,34 @@
+using Liminal.Actors.Dedup;
+using Liminal.Actors.Tests.TestSupport;
+
+namespace Liminal.Actors.Tests;
+
+/// <summary>Every public request and reply survives the actor system's serializer with value equality intact.</summary>
+public sealed class ProtocolSerializationSpecs : LiminalTestKit
+{
+    private static readonly ProcessingReceipt Receipt = new([1, 2, 3]);
+
+    public static TheoryData<object> Messages() =>
+    [
+        new ClaimOrGet("k"), new LookupKey("k"), new KeyStatus("k", null), new KeyStatus("k", new DedupDecision.Claimed()),
+        new KeyStatus("k", new DedupDecision.InFlight(42)), new KeyStatus("k", new DedupDecision.Completed(Receipt)),
+        new DedupDecision.Claimed(), new DedupDecision.InFlight(7), new DedupDecision.Completed(Receipt),
+        new CompleteReceipt("k", Receipt), new ReceiptStored("k"), new DedupRejected("k", DedupRejection.ReceiptMismatch),
+        new DedupRejected("k", DedupRejection.PersistFailed) { Detail = "journal write failed" },
+        new ReleaseClaim("k"), new ClaimReleased("k", true), SweepExpired.Instance, new SweepReport(3, 2, 1), new SweepFailed("x"),
+        new ClaimOrComplete("k", Receipt), new IdempotencyResult.New(), new IdempotencyResult.Duplicate(Receipt),
+        new IdempotencyResult.InFlight(9), new CapabilityUnavailable("channels", "Publish"),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Messages))]
+    public void A_protocol_message_round_trips_through_the_configured_serializer(object message)
+    {
+        var serializer = Sys.Serialization.FindSerializerFor(message);
+        var bytes = serializer.ToBinary(message);
+        var copy = serializer.FromBinary(bytes, message.GetType());
+
+        Assert.Equal(message, copy);
+        Assert.Equal(message.GetType(), copy.GetType());
+    }
+}
