@@ -15,6 +15,7 @@ public static class LiminalHost
 {
     public static IHost Build(string[] args)
     {
+        SqlJournalConfig.ReserveThreadsForBlockingIo();
         var config = LoadConfig(args);
         var settings = LiminalSettings.FromConfig(config);
         var databasePath = Path.GetFullPath(config.GetString("liminal.journal.sqlite-path", "data/liminal.db"));

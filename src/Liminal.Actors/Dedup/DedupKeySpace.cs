@@ -23,7 +23,11 @@ public sealed class DedupKeySpace : EntityParent
     public static Props Props(DedupShardSettings shardSettings, int shards, EntityParentSettings parentSettings) =>
         Akka.Actor.Props.Create(() => new DedupKeySpace(shardSettings, shards, parentSettings));
 
-    protected override void PreStart() => StartEntities(Enumerable.Range(0, _shards).Select(ShardId));
+    protected override void PreStart()
+    {
+        base.PreStart();
+        StartEntities(Enumerable.Range(0, _shards).Select(ShardId));
+    }
 
     protected override Props EntityProps(string entityId) => DedupShard.Props(_shardSettings, int.Parse(entityId));
 

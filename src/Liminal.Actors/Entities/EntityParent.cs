@@ -10,6 +10,11 @@ namespace Liminal.Actors.Entities;
 /// write failed) is recreated after an exponential backoff, with its messages buffered until then. A full
 /// buffer answers with the family's typed "overloaded" reply rather than dropping the message.
 /// </summary>
+/// <remarks>
+/// A persistent actor stops itself when a journal write fails, and whatever was still in its mailbox (or
+/// sent to it before the parent saw it terminate) becomes a dead letter. The parent watches the dead letters
+/// addressed to its own children and buffers them for the next incarnation, so no request goes unanswered.
+/// </remarks>
 public abstract class EntityParent : UntypedActor, IWithTimers
 {
     private readonly IEntityMessageExtractor _extractor;
@@ -41,10 +46,17 @@ public abstract class EntityParent : UntypedActor, IWithTimers
     /// <summary>Messages not addressed to an entity.</summary>
     protected virtual void OnNonEntityMessage(object message) => Unhandled(message);
 
+    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+
     protected sealed override void OnReceive(object message)
     {
         switch (message)
         {
+            case DeadLetter dead:
+                OnDeadLetter(dead);
+                break;
             case Terminated terminated:
                 OnEntityTerminated(terminated.ActorRef);
                 break;
@@ -94,6 +106,16 @@ public abstract class EntityParent : UntypedActor, IWithTimers
         _entities[entityId] = entity;
         _idsByRef[entity] = entityId;
         return entity;
+    }
+
+    private void OnDeadLetter(DeadLetter dead)
+    {
+        if (!Self.Path.Equals(dead.Recipient.Path.Parent) || dead.Message is RestartEntity)
+            return;
+        // A bounce from the current incarnation means it is stopping: buffer from now on, before Terminated.
+        if (_idsByRef.TryGetValue(dead.Recipient, out var dying))
+            _buffers.TryAdd(dying, new Queue<(object, IActorRef)>());
+        Deliver(Uri.UnescapeDataString(dead.Recipient.Path.Name), dead.Message, dead.Sender);
     }
 
     private void OnPassivate(Passivate passivate)

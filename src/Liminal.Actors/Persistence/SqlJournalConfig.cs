@@ -24,6 +24,18 @@ public static class SqlJournalConfig
         return Build(connectionString, SqliteProvider, parallelism: 1, batchSize: 1000);
     }
 
+    /// <summary>
+    /// Raises the thread pool's minimum so journal I/O cannot starve the actors. Microsoft.Data.Sqlite runs its
+    /// "async" calls synchronously, so every journal write, snapshot and recovery query holds a pool thread;
+    /// at start-up dozens of shards recover at once and, with the default minimum (one per core), the pool
+    /// grows by about one thread a second: seconds of stall, measured here. Call it once per process.
+    /// </summary>
+    public static void ReserveThreadsForBlockingIo(int minimum = 64)
+    {
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, minimum), Math.Max(io, minimum));
+    }
+
     /// <summary>A PostgreSQL database reached through an Npgsql connection string.</summary>
     public static Config PostgreSql(string connectionString) =>
         Build(connectionString, PostgreSqlProvider, parallelism: 4, batchSize: 100);

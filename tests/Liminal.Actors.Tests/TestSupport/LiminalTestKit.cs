@@ -27,6 +27,13 @@ public abstract class LiminalTestKit : Akka.TestKit.Xunit2.TestKit
         DatabasePath = databasePath;
     }
 
+    /// <summary>For fault-injection tests: the given journal configuration instead of SQLite.</summary>
+    protected LiminalTestKit(Config journalConfig)
+        : base(ConfigurationFactory.ParseString(TestHocon).WithFallback(journalConfig).WithFallback(LiminalSettings.DefaultConfig))
+    {
+        DatabasePath = "";
+    }
+
     protected string DatabasePath { get; }
 
     protected FakeTimeProvider Clock { get; } = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
@@ -44,10 +51,25 @@ public abstract class LiminalTestKit : Akka.TestKit.Xunit2.TestKit
 
     /// <summary>Events written to the journal for persistence ids starting with <paramref name="prefix"/>.</summary>
     protected long JournalRows(string prefix) =>
-        Scalar("SELECT COUNT(*) FROM journal WHERE persistence_id LIKE $prefix || '%'", prefix);
+        Scalar("journal", "SELECT COUNT(*) FROM journal WHERE persistence_id LIKE $prefix || '%'", prefix);
 
     protected long SnapshotRows(string prefix) =>
-        Scalar("SELECT COUNT(*) FROM snapshot WHERE persistence_id LIKE $prefix || '%'", prefix);
+        Scalar("snapshot", "SELECT COUNT(*) FROM snapshot WHERE persistence_id LIKE $prefix || '%'", prefix);
+
+    /// <summary>The sequence number of the newest snapshot of <paramref name="persistenceId"/>, 0 when none.</summary>
+    protected long LatestSnapshotSequenceNr(string persistenceId) =>
+        SnapshotRows(persistenceId) == 0 ? 0 : Scalar("snapshot", "SELECT MAX(sequence_number) FROM snapshot WHERE persistence_id = $prefix", persistenceId);
+
+    /// <summary>Deletes journal events up to <paramref name="toSequenceNr"/>, as retention behind a snapshot may.</summary>
+    protected void DeleteJournalRows(string persistenceId, long toSequenceNr)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM journal WHERE persistence_id = $id AND sequence_number <= $to";
+        command.Parameters.AddWithValue("$id", persistenceId);
+        command.Parameters.AddWithValue("$to", toSequenceNr);
+        command.ExecuteNonQuery();
+    }
 
     protected IReadOnlyList<string> JournalManifests(string prefix)
     {
@@ -62,13 +84,14 @@ public abstract class LiminalTestKit : Akka.TestKit.Xunit2.TestKit
         return manifests;
     }
 
-    private long Scalar(string sql, string prefix)
+    private long Scalar(string table, string sql, string prefix)
     {
         using var connection = Open();
         // The journal creates its tables on first use: no table yet means nothing was written.
         using (var exists = connection.CreateCommand())
         {
-            exists.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal'";
+            exists.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $table";
+            exists.Parameters.AddWithValue("$table", table);
             if (Convert.ToInt64(exists.ExecuteScalar()) == 0)
                 return 0;
         }

@@ -1,0 +1,93 @@
+using Akka.Actor;
+using Liminal.Actors.Dedup;
+using Liminal.Actors.Tests.TestSupport;
+
+namespace Liminal.Actors.Tests.Dedup;
+
+/// <summary>Kill-and-recover on SQLite on disk: a new actor system on the same file answers the same decisions.</summary>
+public sealed class DedupRecoverySpecs : LiminalTestKit
+{
+    private static readonly ProcessingReceipt ReceiptA = new("a-done"u8.ToArray());
+    private static readonly ProcessingReceipt ReceiptC = new("c-done"u8.ToArray());
+
+    private static T Ask<T>(Akka.TestKit.TestProbe probe, IActorRef dedup, object request)
+    {
+        dedup.Tell(request, probe.Ref);
+        return probe.ExpectMsg<T>();
+    }
+
+    /// <summary>Writes one key in each state: completed, in flight, claimed-and-completed, released.</summary>
+    private long WriteKeysInEveryState(IActorRef dedup)
+    {
+        var probe = CreateTestProbe();
+        Ask<DedupDecision.Claimed>(probe, dedup, new ClaimOrGet("a"));
+        Ask<ReceiptStored>(probe, dedup, new CompleteReceipt("a", ReceiptA));
+        var claimedAt = Clock.GetUtcNow().ToUnixTimeMilliseconds();
+        Ask<DedupDecision.Claimed>(probe, dedup, new ClaimOrGet("b"));
+        Ask<IdempotencyResult.New>(probe, dedup, new ClaimOrComplete("c", ReceiptC));
+        Ask<DedupDecision.Claimed>(probe, dedup, new ClaimOrGet("d"));
+        Ask<ClaimReleased>(probe, dedup, new ReleaseClaim("d"));
+        return claimedAt;
+    }
+
+    private void AssertSameDecisionsAfterRestart(LiminalSettings settings, long claimedAtOfB)
+    {
+        Shutdown(Sys);
+        var restarted = StartSystemOnSameDatabase();
+        try
+        {
+            var dedup = LiminalBus.Start(restarted, settings).Dedup;
+            var probe = CreateTestProbe(restarted);
+
+            Assert.Equal(new DedupDecision.Completed(ReceiptA), Ask<DedupDecision>(probe, dedup, new ClaimOrGet("a")));
+            Assert.Equal(new DedupDecision.InFlight(claimedAtOfB), Ask<DedupDecision>(probe, dedup, new ClaimOrGet("b")));
+            Assert.Equal(new IdempotencyResult.Duplicate(ReceiptC), Ask<IdempotencyResult>(probe, dedup, new ClaimOrComplete("c", ReceiptA)));
+            Assert.Equal(DedupRejection.ReceiptMismatch, Ask<DedupRejected>(probe, dedup, new CompleteReceipt("a", ReceiptC)).Reason);
+            Assert.Equal(new ReceiptStored("b"), Ask<ReceiptStored>(probe, dedup, new CompleteReceipt("b", ReceiptA)));
+            Assert.Equal(new DedupDecision.Claimed(), Ask<DedupDecision>(probe, dedup, new ClaimOrGet("d")));
+        }
+        finally
+        {
+            Shutdown(restarted);
+        }
+    }
+
+    [Fact]
+    public void Claims_and_receipts_survive_termination_and_replay_from_the_SQLite_file()
+    {
+        var settings = DefaultSettings;
+        var claimedAtOfB = WriteKeysInEveryState(LiminalBus.Start(Sys, settings).Dedup);
+
+        AssertSameDecisionsAfterRestart(settings, claimedAtOfB);
+    }
+
+    [Fact]
+    public void Recovery_from_a_snapshot_plus_later_events_gives_the_same_decisions()
+    {
+        // One shard, a snapshot every 4 events: the 6 events below leave a snapshot at 4 and 2 events after it.
+        var settings = DefaultSettings with { DedupShards = 1, SnapshotEvery = 4 };
+        var claimedAtOfB = WriteKeysInEveryState(LiminalBus.Start(Sys, settings).Dedup);
+        AwaitAssert(() => Assert.Equal(4, LatestSnapshotSequenceNr("dedup-default-0")));
+        Assert.Equal(6, JournalRows("dedup-default-0"));
+
+        // Only the snapshot can now tell what the first 4 events said.
+        DeleteJournalRows("dedup-default-0", 4);
+
+        AssertSameDecisionsAfterRestart(settings, claimedAtOfB);
+    }
+
+    [Fact]
+    public void Only_the_newest_snapshot_is_kept_and_journal_events_are_not_deleted()
+    {
+        var settings = DefaultSettings with { DedupShards = 1, SnapshotEvery = 2 };
+        var claimedAtOfB = WriteKeysInEveryState(LiminalBus.Start(Sys, settings).Dedup);
+
+        AwaitAssert(() =>
+        {
+            Assert.Equal(6, LatestSnapshotSequenceNr("dedup-default-0"));
+            Assert.Equal(1, SnapshotRows("dedup-default-0"));
+        });
+        Assert.Equal(6, JournalRows("dedup-default-0"));
+        AssertSameDecisionsAfterRestart(settings, claimedAtOfB);
+    }
+}
