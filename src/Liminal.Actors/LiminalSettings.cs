@@ -18,7 +18,7 @@ public sealed record LiminalSettings
     public int DedupMaxKeysPerShard { get; init; } = 100_000;
 
     /// <summary>A persistent actor saves a snapshot after this many events.</summary>
-    public int SnapshotEvery { get; init; } = 1_000;
+    public int SnapshotEvery { get; init; } = 10_000;
 
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -11,17 +11,17 @@ namespace Liminal.Actors.Dedup;
 /// </summary>
 /// <remarks>
 /// Commands are decided against the <em>projected</em> state (durable events plus those still being written),
-/// so a duplicate of a claim that is not durable yet is already answered <c>InFlight</c>. Events are written
-/// with <c>PersistAsync</c>: every command that arrives while a write is under way joins the next journal
-/// batch, so throughput is not one journal round trip per claim. Every reply is sent only once everything it
-/// depends on is durable (persisting commands in their persist handler, the rest deferred behind pending
-/// writes). A failed write answers each owed reply with <see cref="DedupRejection.PersistFailed"/> and stops
-/// the shard; its parent restarts it with backoff and it recovers from the journal, dropping the projection.
+/// so a duplicate of a claim that is not durable yet is already answered <c>InFlight</c>. Writes are group
+/// commits (<see cref="WriteBatcher{TEvent}"/>): the events of every command that arrives while a write is in
+/// flight go to the journal together, as one atomic write, when it completes; so throughput is not one journal
+/// round trip per claim. Every reply is sent only once everything it rests on is durable. A failed write
+/// answers each owed reply with <see cref="DedupRejection.PersistFailed"/> and stops the shard; its parent
+/// restarts it with backoff and it recovers from the journal, dropping the projection.
 /// </remarks>
 public sealed class DedupShard : UntypedPersistentActor, IWithTimers
 {
     private readonly DedupShardSettings _settings;
-    private readonly PendingReplies _pending = new();
+    private readonly WriteBatcher<IDedupEvent> _batcher = new();
     private DedupShardState _durable = DedupShardState.Empty;
     private DedupShardState _projected = DedupShardState.Empty;
     private long _eventsSinceSnapshot;
@@ -86,37 +86,39 @@ public sealed class DedupShard : UntypedPersistentActor, IWithTimers
     private void Handle(object command, IActorRef replyTo)
     {
         var outcome = DedupShardState.Decide(_projected, command, _settings.Policy, NowMillis);
-        var failure = FailureFor(command);
-
         if (outcome.Events.Count == 0)
         {
-            if (_pending.Count == 0)
-            {
-                replyTo.Tell(outcome.Reply);
-                return;
-            }
-            // The decision may rest on events still being written: answer once they are durable.
-            _pending.Enqueue(replyTo, outcome.Reply, failure);
-            DeferAsync(outcome.Reply, _ => _pending.CompleteNext(Self));
+            _batcher.ReplyWhenDurable(Self, replyTo, outcome.Reply, FailureFor(command));
             return;
         }
 
         foreach (var @event in outcome.Events)
             _projected = DedupShardState.Apply(_projected, @event);
-        _pending.Enqueue(replyTo, outcome.Reply, failure);
-        var last = outcome.Events[^1];
-        PersistAllAsync(outcome.Events, @event =>
+        _batcher.Add(outcome.Events, replyTo, outcome.Reply, FailureFor(command));
+        WriteNextBatch();
+    }
+
+    private void WriteNextBatch()
+    {
+        if (_batcher.TakeNextBatch() is not { } batch)
+            return;
+        var last = batch[^1];
+        PersistAllAsync(batch, @event =>
         {
             _durable = DedupShardState.Apply(_durable, @event);
-            if (ReferenceEquals(@event, last))
-                _pending.CompleteNext(Self);
             MaybeSnapshot();
+            if (!ReferenceEquals(@event, last))
+                return;
+            _batcher.Written(Self);
+            WriteNextBatch();
         });
     }
 
     private void MaybeSnapshot()
     {
-        if (++_eventsSinceSnapshot < _settings.SnapshotEvery)
+        // A snapshot costs the whole state: never take one more often than the state has entries, so its cost
+        // stays at most one entry per event while replay stays bounded by max(snapshot-every, entries).
+        if (++_eventsSinceSnapshot < Math.Max(_settings.SnapshotEvery, _durable.Count))
             return;
         _eventsSinceSnapshot = 0;
         SaveSnapshot(_durable.ToSnapshot());
@@ -131,7 +133,7 @@ public sealed class DedupShard : UntypedPersistentActor, IWithTimers
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         Log.Error(cause, "Journal write of {0} failed for {1}; restarting from the journal", @event.GetType().Name, PersistenceId);
-        _pending.FailAll(Self);
+        _batcher.FailAll(Self);
         // The base stops the shard; the parent recreates it with backoff and it recovers its durable state.
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
@@ -139,7 +141,7 @@ public sealed class DedupShard : UntypedPersistentActor, IWithTimers
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
         Log.Error(cause, "Journal rejected {0} for {1}; restarting from the journal", @event.GetType().Name, PersistenceId);
-        _pending.FailAll(Self);
+        _batcher.FailAll(Self);
         // The projection already holds the rejected event: recover to the durable truth.
         Context.Stop(Self);
     }

@@ -1,0 +1,55 @@
+namespace Liminal.Bench;
+
+/// <summary><c>dotnet run -c Release --project bench/Liminal.Bench -- &lt;workload&gt; [--option value ...]</c></summary>
+internal static class BenchCommand
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help")
+        {
+            Console.WriteLine("""
+                usage: Liminal.Bench <workload> [options]
+                workloads:
+                  dedup   concurrent clients claim and complete distinct keys (plus a share of duplicates)
+                          against SQLite on disk, beside the raw PersistAsync rate of the same database
+                          --clients 1000  --claims 100000  --duplicates 0.1  --shards 64  --snapshot-every 10000  --db PATH
+                  journal the SQLite journal alone: open-loop PersistAsync, and closed-loop clients over 1, 8, 64 actors
+                          --clients 1000  --events 100000  --db PATH
+                """);
+            return args.Length == 0 ? 1 : 0;
+        }
+
+        var options = BenchOptions.Parse(args.Skip(1).ToArray());
+        switch (args[0])
+        {
+            case "dedup":
+                await DedupBench.RunAsync(options);
+                return 0;
+            case "journal":
+                await JournalBench.RunAsync(options);
+                return 0;
+            default:
+                Console.Error.WriteLine($"unknown workload '{args[0]}'");
+                return 1;
+        }
+    }
+}
+
+internal sealed class BenchOptions(Dictionary<string, string> values)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < args.Length; i += 2)
+            values[args[i].TrimStart('-')] = args[i + 1];
+        return new BenchOptions(values);
+    }
+
+    public int Int(string name, int fallback) => values.TryGetValue(name, out var v) ? int.Parse(v) : fallback;
+
+    public double Double(string name, double fallback) =>
+        values.TryGetValue(name, out var v) ? double.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : fallback;
+
+    public string DatabasePath(string workload) =>
+        values.TryGetValue("db", out var v) ? v : Path.Combine(Path.GetTempPath(), "liminal-bench", $"{workload}-{Guid.NewGuid():N}.db");
+}
