@@ -27,6 +27,13 @@ public sealed class LiminalBus
     /// <summary>Consumer offsets and processing receipts.</summary>
     public IActorRef Offsets { get; }
 
+    /// <summary>The bus that <c>WithLiminal</c> registered in the Akka.Hosting <c>ActorRegistry</c>.</summary>
+    public static LiminalBus FromRegistry(Akka.Hosting.ActorRegistry registry) =>
+        new(registry.Get<Hosting.LiminalDedup>(),
+            registry.Get<Hosting.LiminalConversations>(),
+            registry.Get<Hosting.LiminalChannels>(),
+            registry.Get<Hosting.LiminalOffsets>());
+
     /// <summary>
     /// Starts the bus on whatever journal the actor system is configured with (SQLite, PostgreSQL, or in
     /// unit tests, in memory).

@@ -1,0 +1,38 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Liminal.Actors.Dedup;
+using Liminal.Actors.Hosting;
+using Liminal.Actors.Persistence;
+using Liminal.Actors.Tests.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Liminal.Actors.Tests.Hosting;
+
+/// <summary><c>WithLiminal</c> as the host uses it: a generic host on SQLite with the bus in the ActorRegistry.</summary>
+public sealed class LiminalHostingTests
+{
+    [Fact]
+    public async Task WithLiminal_registers_the_four_actors_and_the_dedup_key_space_answers_on_SQLite()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddAkka("hosting-test", akka => akka
+            .AddHocon(SqlJournalConfig.Sqlite(TestDatabase.NewPath()), HoconAddMode.Append)
+            .WithLiminal(new LiminalSettings { DedupShards = 4 }));
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var bus = LiminalBus.FromRegistry(host.Services.GetRequiredService<ActorRegistry>());
+
+            Assert.IsType<DedupDecision.Claimed>(await bus.Dedup.Ask<DedupDecision>(new ClaimOrGet("hosted"), TimeSpan.FromSeconds(10)));
+            Assert.IsType<DedupDecision.InFlight>(await bus.Dedup.Ask<DedupDecision>(new ClaimOrGet("hosted"), TimeSpan.FromSeconds(10)));
+            var unavailable = await bus.Channels.Ask<CapabilityUnavailable>(new ClaimOrGet("not-a-channel-request"), TimeSpan.FromSeconds(10));
+            Assert.Equal("channels", unavailable.Capability);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+}

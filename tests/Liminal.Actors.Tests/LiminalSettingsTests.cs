@@ -1,0 +1,57 @@
+using Akka.Configuration;
+using Liminal.Actors.Channels;
+
+namespace Liminal.Actors.Tests;
+
+public sealed class LiminalSettingsTests
+{
+    [Fact]
+    public void The_shipped_defaults_match_the_documented_ones()
+    {
+        var settings = LiminalSettings.FromConfig(ConfigurationFactory.Empty);
+
+        Assert.Equal(TimeSpan.FromHours(24), settings.DedupTtl);
+        Assert.Equal(64, settings.DedupShards);
+        Assert.Equal(TimeSpan.FromMinutes(1), settings.DedupSweepInterval);
+        Assert.Equal("default", settings.DedupNamespace);
+        Assert.Same(TimeProvider.System, settings.Clock);
+        Assert.Empty(settings.Channels);
+    }
+
+    [Fact]
+    public void Values_are_read_from_the_liminal_block()
+    {
+        var settings = LiminalSettings.FromConfig(ConfigurationFactory.ParseString("""
+            liminal {
+              snapshot-every = 50
+              dedup { namespace = orders, ttl = 2h, shards = 8, sweep-interval = 30s, max-keys-per-shard = 500 }
+              channels = [
+                { name = "orders", durable = true, schema = "schemas/order.json", partitions = 4 }
+                { name = "pings" }
+              ]
+            }
+            """));
+
+        Assert.Equal(("orders", TimeSpan.FromHours(2), 8, TimeSpan.FromSeconds(30), 500, 50),
+            (settings.DedupNamespace, settings.DedupTtl, settings.DedupShards, settings.DedupSweepInterval, settings.DedupMaxKeysPerShard, settings.SnapshotEvery));
+        Assert.Equal([new ChannelDefinition("orders", true, "schemas/order.json", 4), new ChannelDefinition("pings", false)], settings.Channels);
+    }
+
+    [Fact]
+    public void Every_invalid_value_is_reported_at_once_with_its_key()
+    {
+        var error = Assert.Throws<LiminalConfigurationException>(() => LiminalSettings.FromConfig(ConfigurationFactory.ParseString("""
+            liminal {
+              snapshot-every = 0
+              dedup { ttl = 0s, shards = 0 }
+              channels = [ { durable = true } ]
+            }
+            """)));
+
+        Assert.Equal(4, error.Problems.Count);
+        Assert.Contains(error.Problems, p => p.StartsWith("liminal.dedup.ttl"));
+        Assert.Contains(error.Problems, p => p.StartsWith("liminal.dedup.shards"));
+        Assert.Contains(error.Problems, p => p.StartsWith("liminal.snapshot-every"));
+        Assert.Contains(error.Problems, p => p.StartsWith("liminal.channels[0].name"));
+    }
+}
