@@ -14,12 +14,6 @@ public sealed class DedupKeySpaceSpecs : LiminalTestKit
 
     private long DedupRows => JournalRows("dedup-");
 
-    private T Ask<T>(IActorRef dedup, object request)
-    {
-        dedup.Tell(request, TestActor);
-        return ExpectMsg<T>();
-    }
-
     [Fact]
     public void Claim_of_an_absent_key_persists_one_event_and_answers_Claimed()
     {

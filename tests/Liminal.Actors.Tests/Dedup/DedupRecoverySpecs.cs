@@ -10,23 +10,17 @@ public sealed class DedupRecoverySpecs : LiminalTestKit
     private static readonly ProcessingReceipt ReceiptA = new("a-done"u8.ToArray());
     private static readonly ProcessingReceipt ReceiptC = new("c-done"u8.ToArray());
 
-    private static T Ask<T>(Akka.TestKit.TestProbe probe, IActorRef dedup, object request)
-    {
-        dedup.Tell(request, probe.Ref);
-        return probe.ExpectMsg<T>();
-    }
-
     /// <summary>Writes one key in each state: completed, in flight, claimed-and-completed, released.</summary>
     private long WriteKeysInEveryState(IActorRef dedup)
     {
         var probe = CreateTestProbe();
-        Ask<DedupDecision.Claimed>(probe, dedup, new ClaimOrGet("a"));
-        Ask<ReceiptStored>(probe, dedup, new CompleteReceipt("a", ReceiptA));
+        Ask<DedupDecision.Claimed>(dedup, new ClaimOrGet("a"), probe);
+        Ask<ReceiptStored>(dedup, new CompleteReceipt("a", ReceiptA), probe);
         var claimedAt = Clock.GetUtcNow().ToUnixTimeMilliseconds();
-        Ask<DedupDecision.Claimed>(probe, dedup, new ClaimOrGet("b"));
-        Ask<IdempotencyResult.New>(probe, dedup, new ClaimOrComplete("c", ReceiptC));
-        Ask<DedupDecision.Claimed>(probe, dedup, new ClaimOrGet("d"));
-        Ask<ClaimReleased>(probe, dedup, new ReleaseClaim("d"));
+        Ask<DedupDecision.Claimed>(dedup, new ClaimOrGet("b"), probe);
+        Ask<IdempotencyResult.New>(dedup, new ClaimOrComplete("c", ReceiptC), probe);
+        Ask<DedupDecision.Claimed>(dedup, new ClaimOrGet("d"), probe);
+        Ask<ClaimReleased>(dedup, new ReleaseClaim("d"), probe);
         return claimedAt;
     }
 
@@ -39,12 +33,12 @@ public sealed class DedupRecoverySpecs : LiminalTestKit
             var dedup = LiminalBus.Start(restarted, settings).Dedup;
             var probe = CreateTestProbe(restarted);
 
-            Assert.Equal(new DedupDecision.Completed(ReceiptA), Ask<DedupDecision>(probe, dedup, new ClaimOrGet("a")));
-            Assert.Equal(new DedupDecision.InFlight(claimedAtOfB), Ask<DedupDecision>(probe, dedup, new ClaimOrGet("b")));
-            Assert.Equal(new IdempotencyResult.Duplicate(ReceiptC), Ask<IdempotencyResult>(probe, dedup, new ClaimOrComplete("c", ReceiptA)));
-            Assert.Equal(DedupRejection.ReceiptMismatch, Ask<DedupRejected>(probe, dedup, new CompleteReceipt("a", ReceiptC)).Reason);
-            Assert.Equal(new ReceiptStored("b"), Ask<ReceiptStored>(probe, dedup, new CompleteReceipt("b", ReceiptA)));
-            Assert.Equal(new DedupDecision.Claimed(), Ask<DedupDecision>(probe, dedup, new ClaimOrGet("d")));
+            Assert.Equal(new DedupDecision.Completed(ReceiptA), Ask<DedupDecision>(dedup, new ClaimOrGet("a"), probe));
+            Assert.Equal(new DedupDecision.InFlight(claimedAtOfB), Ask<DedupDecision>(dedup, new ClaimOrGet("b"), probe));
+            Assert.Equal(new IdempotencyResult.Duplicate(ReceiptC), Ask<IdempotencyResult>(dedup, new ClaimOrComplete("c", ReceiptA), probe));
+            Assert.Equal(DedupRejection.ReceiptMismatch, Ask<DedupRejected>(dedup, new CompleteReceipt("a", ReceiptC), probe).Reason);
+            Assert.Equal(new ReceiptStored("b"), Ask<ReceiptStored>(dedup, new CompleteReceipt("b", ReceiptA), probe));
+            Assert.Equal(new DedupDecision.Claimed(), Ask<DedupDecision>(dedup, new ClaimOrGet("d"), probe));
         }
         finally
         {

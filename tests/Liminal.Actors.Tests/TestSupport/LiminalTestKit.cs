@@ -45,6 +45,13 @@ public abstract class LiminalTestKit : Akka.TestKit.Xunit2.TestKit
             .WithFallback(SqlJournalConfig.Sqlite(databasePath))
             .WithFallback(LiminalSettings.DefaultConfig);
 
+    /// <summary>Sends <paramref name="request"/> from <paramref name="from"/> (the test actor by default) and returns its reply.</summary>
+    protected T Ask<T>(IActorRef target, object request, Akka.TestKit.TestProbe? from = null)
+    {
+        target.Tell(request, from?.Ref ?? TestActor);
+        return from is null ? ExpectMsg<T>() : from.ExpectMsg<T>();
+    }
+
     /// <summary>A second actor system on the same database file: what a restarted process sees.</summary>
     protected ActorSystem StartSystemOnSameDatabase() =>
         ActorSystem.Create($"restarted-{Guid.NewGuid():N}", ConfigFor(DatabasePath));
