@@ -22,6 +22,7 @@ public sealed class DedupShard : UntypedPersistentActor, IWithTimers
 {
     private readonly DedupShardSettings _settings;
     private readonly WriteBatcher<IDedupEvent> _batcher = new();
+    // Two copies: the projection decides, the durable one is what snapshots save.
     private DedupShardState _durable = DedupShardState.Empty;
     private DedupShardState _projected = DedupShardState.Empty;
     private long _eventsSinceSnapshot;
@@ -53,7 +54,7 @@ public sealed class DedupShard : UntypedPersistentActor, IWithTimers
                 _eventsSinceSnapshot++;
                 break;
             case RecoveryCompleted:
-                _projected = _durable;
+                _projected = _durable.Copy();
                 Timers.StartPeriodicTimer("sweep", SweepTick.Instance, _settings.SweepInterval);
                 break;
         }
