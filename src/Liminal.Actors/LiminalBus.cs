@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Liminal.Actors.Conversations;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Persistence;
 
@@ -40,20 +41,32 @@ public sealed class LiminalBus
     /// </summary>
     public static LiminalBus Start(ActorSystem system, LiminalSettings settings) =>
         new(StartDedup(system, settings),
-            StartUnavailable(system, "conversations"),
+            StartConversations(system, settings),
             StartUnavailable(system, "channels"),
             StartUnavailable(system, "offsets"));
 
     /// <summary>Starts the dedup key space alone (what <c>WithDedupShards</c> registers).</summary>
     public static IActorRef StartDedup(ActorSystem system, LiminalSettings settings)
     {
+        EnsureReady(system, settings);
+        return system.ActorOf(
+            DedupKeySpace.Props(settings.DedupShard, settings.DedupShards, settings.Entities),
+            $"liminal-dedup-{settings.DedupNamespace}");
+    }
+
+    /// <summary>Starts the conversation region alone (what <c>WithConversations</c> registers).</summary>
+    public static IActorRef StartConversations(ActorSystem system, LiminalSettings settings)
+    {
+        EnsureReady(system, settings);
+        return system.ActorOf(ConversationRegion.Props(settings.Conversation, settings.Entities), "liminal-conversations");
+    }
+
+    private static void EnsureReady(ActorSystem system, LiminalSettings settings)
+    {
         var problems = settings.Validate();
         if (problems.Count > 0)
             throw new LiminalConfigurationException(problems);
         LiminalEventSerializer.EnsureBound(system);
-        return system.ActorOf(
-            DedupKeySpace.Props(settings.DedupShard, settings.DedupShards, settings.Entities),
-            $"liminal-dedup-{settings.DedupNamespace}");
     }
 
     internal static IActorRef StartUnavailable(ActorSystem system, string capability) =>

@@ -17,6 +17,12 @@ public sealed record LiminalSettings
     public TimeSpan DedupSweepInterval { get; init; } = TimeSpan.FromMinutes(1);
     public int DedupMaxKeysPerShard { get; init; } = 100_000;
 
+    /// <summary>A conversation with no request for this long passivates (it comes back by replay).</summary>
+    public TimeSpan ConversationIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Finished messages beyond this many (oldest first) drop their step outputs; they stay finished.</summary>
+    public int ConversationKeepOutputsOfFinished { get; init; } = 1_000;
+
     /// <summary>A persistent actor saves a snapshot after this many events.</summary>
     public int SnapshotEvery { get; init; } = 10_000;
 
@@ -46,6 +52,8 @@ public sealed record LiminalSettings
             DedupShards = liminal.GetInt("dedup.shards"),
             DedupSweepInterval = liminal.GetTimeSpan("dedup.sweep-interval"),
             DedupMaxKeysPerShard = liminal.GetInt("dedup.max-keys-per-shard"),
+            ConversationIdleTimeout = liminal.GetTimeSpan("conversations.idle-timeout"),
+            ConversationKeepOutputsOfFinished = liminal.GetInt("conversations.keep-outputs-of-finished"),
             SnapshotEvery = liminal.GetInt("snapshot-every"),
             DrainTimeout = liminal.GetTimeSpan("drain-timeout"),
             Entities = new EntityParentSettings(
@@ -73,6 +81,10 @@ public sealed record LiminalSettings
             problems.Add($"liminal.dedup.sweep-interval: {DedupSweepInterval} must be positive");
         if (DedupMaxKeysPerShard < 1)
             problems.Add($"liminal.dedup.max-keys-per-shard: {DedupMaxKeysPerShard} must be at least 1");
+        if (ConversationIdleTimeout <= TimeSpan.Zero)
+            problems.Add($"liminal.conversations.idle-timeout: {ConversationIdleTimeout} must be positive");
+        if (ConversationKeepOutputsOfFinished < 0)
+            problems.Add($"liminal.conversations.keep-outputs-of-finished: {ConversationKeepOutputsOfFinished} must not be negative");
         if (SnapshotEvery < 1)
             problems.Add($"liminal.snapshot-every: {SnapshotEvery} must be at least 1");
         if (DrainTimeout < TimeSpan.Zero)
@@ -86,6 +98,9 @@ public sealed record LiminalSettings
 
     internal DedupShardSettings DedupShard =>
         new(DedupNamespace, new DedupPolicy(DedupTtl, DedupMaxKeysPerShard), DedupSweepInterval, SnapshotEvery, Clock);
+
+    internal Conversations.ConversationSettings Conversation =>
+        new(new Conversations.ConversationPolicy(ConversationKeepOutputsOfFinished), ConversationIdleTimeout, SnapshotEvery, Clock);
 
     private static List<ChannelDefinition> ReadChannels(Config liminal, List<string> problems)
     {

@@ -66,6 +66,9 @@ public abstract class EntityParent : UntypedActor, IWithTimers
             case RestartEntity restart:
                 Recreate(restart.EntityId);
                 break;
+            case GetEntityStats:
+                Sender.Tell(new EntityStats(_entities.Count, _buffers.Count));
+                break;
             default:
                 if (_extractor.EntityId(message) is { } id)
                     Deliver(id, _extractor.EntityMessage(message), Sender);

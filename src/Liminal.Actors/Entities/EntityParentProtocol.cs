@@ -23,4 +23,13 @@ public sealed record EntityParentSettings(TimeSpan MinBackoff, TimeSpan MaxBacko
     }
 }
 
+/// <summary>Asks an entity parent how many entities are running and how many are away (passivating or restarting).</summary>
+public sealed record GetEntityStats
+{
+    public static GetEntityStats Instance { get; } = new();
+}
+
+/// <summary>The answer to <see cref="GetEntityStats"/>.</summary>
+public sealed record EntityStats(int Live, int Away);
+
 internal sealed record RestartEntity(string EntityId) : INoSerializationVerificationNeeded, IDeadLetterSuppression;

@@ -22,16 +22,16 @@ public static class LiminalHostingExtensions
         builder
             .AddHocon(LiminalSettings.DefaultConfig, HoconAddMode.Append)
             .WithDedupShards(settings)
-            .WithConversations()
+            .WithConversations(settings)
             .WithChannels()
             .WithOffsets();
 
     public static AkkaConfigurationBuilder WithDedupShards(this AkkaConfigurationBuilder builder, LiminalSettings settings) =>
         builder.WithActors((system, registry) => registry.Register<LiminalDedup>(LiminalBus.StartDedup(system, settings)));
 
-    public static AkkaConfigurationBuilder WithConversations(this AkkaConfigurationBuilder builder) =>
+    public static AkkaConfigurationBuilder WithConversations(this AkkaConfigurationBuilder builder, LiminalSettings settings) =>
         builder.WithActors((system, registry) =>
-            registry.Register<LiminalConversations>(LiminalBus.StartUnavailable(system, "conversations")));
+            registry.Register<LiminalConversations>(LiminalBus.StartConversations(system, settings)));
 
     public static AkkaConfigurationBuilder WithChannels(this AkkaConfigurationBuilder builder) =>
         builder.WithActors((system, registry) =>

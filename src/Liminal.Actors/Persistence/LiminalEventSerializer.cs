@@ -3,6 +3,7 @@ using System.Runtime.Serialization;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Serialization;
+using Liminal.Actors.Conversations;
 using Liminal.Actors.Dedup;
 
 namespace Liminal.Actors.Persistence;
@@ -31,6 +32,13 @@ public sealed class LiminalEventSerializer : SerializerWithStringManifest
         [typeof(KeysExpired)] = "dedup.keys-expired.v1",
         [typeof(KeysEvicted)] = "dedup.keys-evicted.v1",
         [typeof(DedupShardSnapshot)] = "dedup.shard-snapshot.v1",
+        [typeof(MessageReceived)] = "conversation.message-received.v1",
+        [typeof(ProcessingStarted)] = "conversation.processing-started.v1",
+        [typeof(StepCompleted)] = "conversation.step-completed.v1",
+        [typeof(ProcessingFinished)] = "conversation.processing-finished.v1",
+        [typeof(ErrorOccurred)] = "conversation.error-occurred.v1",
+        [typeof(StepOutputsCompacted)] = "conversation.step-outputs-compacted.v1",
+        [typeof(ConversationStateSnapshot)] = "conversation.state-snapshot.v1",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> TypeByManifest =

@@ -1,0 +1,100 @@
+namespace Liminal.Actors.Conversations;
+
+/// <summary>Every request addressed to one conversation.</summary>
+public interface IConversationCommand
+{
+    string ConversationId { get; }
+}
+
+/// <summary>A message was (re)delivered to a participant: what should it do?</summary>
+public sealed record ReceiveMessage(string ConversationId, string MessageId) : IConversationCommand;
+
+/// <summary>The answer to <see cref="ReceiveMessage"/>.</summary>
+public abstract record RedeliveryDecision
+{
+    private RedeliveryDecision() { }
+
+    /// <summary>First delivery: process from step 0.</summary>
+    public sealed record Start : RedeliveryDecision;
+
+    /// <summary>Already finished: do nothing.</summary>
+    public sealed record Skip : RedeliveryDecision;
+
+    /// <summary>Seen before and not finished: continue at the first step not yet completed.</summary>
+    public sealed record ResumeFrom(int StepIndex) : RedeliveryDecision;
+}
+
+public sealed record RecordProcessingStarted(string ConversationId, string MessageId) : IConversationCommand;
+
+/// <summary>Step <c>StepIndex</c> of the message completed with <c>Output</c>; recording a step again overwrites its output.</summary>
+public sealed record RecordStepCompleted(string ConversationId, string MessageId, int StepIndex, byte[] Output) : IConversationCommand;
+
+public sealed record RecordProcessingFinished(string ConversationId, string MessageId) : IConversationCommand;
+
+/// <summary>Processing failed; the latest error wins and the message may still be resumed and finished.</summary>
+public sealed record RecordError(string ConversationId, string MessageId, string Error) : IConversationCommand;
+
+/// <summary>The event is durable at <c>SequenceNr</c> of the conversation's log.</summary>
+public sealed record EventRecorded(string ConversationId, long SequenceNr);
+
+/// <summary>A typed refusal; nothing was persisted for the request. <c>Reason</c> is one of <see cref="ConversationRejections"/>.</summary>
+public sealed record ConversationRejected(string ConversationId, string MessageId, string Reason)
+{
+    /// <summary>Human-readable detail of what was wrong.</summary>
+    public string? Detail { get; init; }
+}
+
+/// <summary>The reasons a conversation request is refused.</summary>
+public static class ConversationRejections
+{
+    public const string InvalidConversationId = "invalid-conversation-id";
+    public const string InvalidMessageId = "invalid-message-id";
+    public const string NotReceived = "not-received";
+    public const string NegativeStepIndex = "negative-step-index";
+    public const string InvalidOutput = "invalid-output";
+    public const string EmptyError = "empty-error";
+    public const string PersistFailed = "persist-failed";
+    public const string Overloaded = "overloaded";
+}
+
+/// <summary>Asks for a <see cref="ConversationSnapshot"/>.</summary>
+public sealed record GetConversationState(string ConversationId) : IConversationCommand;
+
+/// <summary>One completed step and its output.</summary>
+public sealed record CompletedStep(string MessageId, int StepIndex, byte[] Output)
+{
+    public bool Equals(CompletedStep? other) =>
+        other is not null && MessageId == other.MessageId && StepIndex == other.StepIndex && Output.AsSpan().SequenceEqual(other.Output);
+
+    public override int GetHashCode() => HashCode.Combine(MessageId, StepIndex, Output.Length);
+}
+
+/// <summary>The latest error recorded for a message.</summary>
+public sealed record MessageError(string MessageId, string Error);
+
+/// <summary>
+/// A conversation's state: every received message id, those started and not finished, those finished, the latest
+/// error per message, every completed step with its output (finished messages may have been compacted to drop
+/// theirs), and the last sequence number of its log. Lists are ordered by message id, then step.
+/// </summary>
+public sealed record ConversationSnapshot(
+    string ConversationId,
+    IReadOnlyList<string> Received,
+    IReadOnlyList<string> InProgress,
+    IReadOnlyList<string> Finished,
+    IReadOnlyList<MessageError> Errored,
+    IReadOnlyList<CompletedStep> CompletedSteps,
+    long LastSequenceNr)
+{
+    public bool Equals(ConversationSnapshot? other) =>
+        other is not null
+        && ConversationId == other.ConversationId
+        && LastSequenceNr == other.LastSequenceNr
+        && Received.SequenceEqual(other.Received)
+        && InProgress.SequenceEqual(other.InProgress)
+        && Finished.SequenceEqual(other.Finished)
+        && Errored.SequenceEqual(other.Errored)
+        && CompletedSteps.SequenceEqual(other.CompletedSteps);
+
+    public override int GetHashCode() => HashCode.Combine(ConversationId, LastSequenceNr, Received.Count, CompletedSteps.Count);
+}
