@@ -1,0 +1,82 @@
+using Akka.Actor;
+using Liminal.Actors.Entities;
+using Liminal.Actors.Tests.TestSupport;
+
+namespace Liminal.Actors.Tests.Entities;
+
+/// <summary>The entity parent never loses a message while an entity passivates or restarts.</summary>
+public sealed class EntityParentSpecs : LiminalTestKit
+{
+    private sealed record ToEntity(string Id, string Command);
+
+    private sealed record Pong(string Id, int Incarnation);
+
+    private sealed class Extractor : IEntityMessageExtractor
+    {
+        public string? EntityId(object message) => (message as ToEntity)?.Id;
+
+        public object EntityMessage(object message) => ((ToEntity)message).Command;
+    }
+
+    private sealed class TestEntity : ReceiveActor
+    {
+        private static int _incarnations;
+
+        public TestEntity(string id, IActorRef observer)
+        {
+            var incarnation = Interlocked.Increment(ref _incarnations);
+            Receive<string>(command => command == "ping", _ => Sender.Tell(new Pong(id, incarnation)));
+            Receive<string>(command => command == "passivate", _ =>
+            {
+                Context.Parent.Tell(new Passivate("stop"));
+                observer.Tell("passivating");
+            });
+            Receive<string>(command => command is "stop" or "crash-stop", _ => Context.Stop(Self));
+        }
+    }
+
+    private sealed class TestParent(IActorRef observer)
+        : EntityParent(new Extractor(), new EntityParentSettings(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1), 100), TimeProvider.System)
+    {
+        protected override Props EntityProps(string entityId) => Props.Create(() => new TestEntity(entityId, observer));
+
+        protected override object? Overloaded(object message) => "overloaded";
+    }
+
+    private IActorRef StartParent(IActorRef observer) => Sys.ActorOf(Props.Create(() => new TestParent(observer)));
+
+    [Fact]
+    public void A_message_sent_while_an_entity_passivates_reaches_its_next_incarnation()
+    {
+        var observer = CreateTestProbe();
+        var parent = StartParent(observer.Ref);
+        parent.Tell(new ToEntity("a", "ping"));
+        var first = ExpectMsg<Pong>();
+
+        parent.Tell(new ToEntity("a", "passivate"));
+        // The entity's Passivate reached the parent's mailbox before this point, so the ping below is buffered.
+        observer.ExpectMsg("passivating");
+        parent.Tell(new ToEntity("a", "ping"));
+
+        var second = ExpectMsg<Pong>();
+        Assert.NotEqual(first.Incarnation, second.Incarnation);
+        parent.Tell(GetEntityStats.Instance);
+        Assert.Equal(new EntityStats(1, 0), ExpectMsg<EntityStats>());
+    }
+
+    [Fact]
+    public void Messages_sent_to_an_entity_that_stopped_unexpectedly_are_delivered_after_its_backoff_restart()
+    {
+        var parent = StartParent(CreateTestProbe().Ref);
+        parent.Tell(new ToEntity("a", "ping"));
+        var first = ExpectMsg<Pong>();
+
+        parent.Tell(new ToEntity("a", "crash-stop"));
+        // Forwarded before the parent learns of the stop: it bounces as a dead letter and is re-buffered.
+        parent.Tell(new ToEntity("a", "ping"));
+        parent.Tell(new ToEntity("a", "ping"));
+
+        var pongs = new[] { ExpectMsg<Pong>(), ExpectMsg<Pong>() };
+        Assert.All(pongs, pong => Assert.NotEqual(first.Incarnation, pong.Incarnation));
+    }
+}
