@@ -1,4 +1,6 @@
+using Liminal.Actors.Conversations;
 using Liminal.Actors.Dedup;
+using Liminal.Actors.Entities;
 using Liminal.Actors.Tests.TestSupport;
 
 namespace Liminal.Actors.Tests;
@@ -18,6 +20,12 @@ public sealed class ProtocolSerializationSpecs : LiminalTestKit
         new ReleaseClaim("k"), new ClaimReleased("k", true), SweepExpired.Instance, new SweepReport(3, 2, 1), new SweepFailed("x"),
         new ClaimOrComplete("k", Receipt), new IdempotencyResult.New(), new IdempotencyResult.Duplicate(Receipt),
         new IdempotencyResult.InFlight(9), new CapabilityUnavailable("channels", "Publish"),
+        new ReceiveMessage("c", "m"), new RedeliveryDecision.Start(), new RedeliveryDecision.Skip(), new RedeliveryDecision.ResumeFrom(2),
+        new RecordProcessingStarted("c", "m"), new RecordStepCompleted("c", "m", 1, [1, 2]), new RecordProcessingFinished("c", "m"),
+        new RecordError("c", "m", "boom"), new EventRecorded("c", 42), new GetConversationState("c"),
+        new ConversationRejected("c", "m", ConversationRejections.NotReceived) { Detail = "never received" },
+        new ConversationSnapshot("c", ["a", "b"], ["b"], ["a"], [new MessageError("b", "x")], [new CompletedStep("a", 0, [9])], 7),
+        GetEntityStats.Instance, new EntityStats(3, 1),
     ];
 
     [Theory]

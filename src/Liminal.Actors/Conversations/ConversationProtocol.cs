@@ -27,7 +27,14 @@ public abstract record RedeliveryDecision
 public sealed record RecordProcessingStarted(string ConversationId, string MessageId) : IConversationCommand;
 
 /// <summary>Step <c>StepIndex</c> of the message completed with <c>Output</c>; recording a step again overwrites its output.</summary>
-public sealed record RecordStepCompleted(string ConversationId, string MessageId, int StepIndex, byte[] Output) : IConversationCommand;
+public sealed record RecordStepCompleted(string ConversationId, string MessageId, int StepIndex, byte[] Output) : IConversationCommand
+{
+    public bool Equals(RecordStepCompleted? other) =>
+        other is not null && ConversationId == other.ConversationId && MessageId == other.MessageId
+        && StepIndex == other.StepIndex && Output.AsSpan().SequenceEqual(other.Output);
+
+    public override int GetHashCode() => HashCode.Combine(ConversationId, MessageId, StepIndex);
+}
 
 public sealed record RecordProcessingFinished(string ConversationId, string MessageId) : IConversationCommand;
 
@@ -79,11 +86,11 @@ public sealed record MessageError(string MessageId, string Error);
 /// </summary>
 public sealed record ConversationSnapshot(
     string ConversationId,
-    IReadOnlyList<string> Received,
-    IReadOnlyList<string> InProgress,
-    IReadOnlyList<string> Finished,
-    IReadOnlyList<MessageError> Errored,
-    IReadOnlyList<CompletedStep> CompletedSteps,
+    string[] Received,
+    string[] InProgress,
+    string[] Finished,
+    MessageError[] Errored,
+    CompletedStep[] CompletedSteps,
     long LastSequenceNr)
 {
     public bool Equals(ConversationSnapshot? other) =>
@@ -96,5 +103,5 @@ public sealed record ConversationSnapshot(
         && Errored.SequenceEqual(other.Errored)
         && CompletedSteps.SequenceEqual(other.CompletedSteps);
 
-    public override int GetHashCode() => HashCode.Combine(ConversationId, LastSequenceNr, Received.Count, CompletedSteps.Count);
+    public override int GetHashCode() => HashCode.Combine(ConversationId, LastSequenceNr, Received.Length, CompletedSteps.Length);
 }

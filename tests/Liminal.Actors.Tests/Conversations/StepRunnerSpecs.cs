@@ -37,7 +37,7 @@ public sealed class StepRunnerSpecs : LiminalTestKit
             .RunAsync("c", "m", Order, [counted.Step(0), counted.Step(1), counted.Step(2, () => neverCompletes.Task)]);
 
         // Step 2 (index 1) is durable once its output shows in the conversation's state.
-        AwaitAssert(() => Assert.Equal(2, Ask<ConversationSnapshot>(conversations, new GetConversationState("c")).CompletedSteps.Count));
+        AwaitAssert(() => Assert.Equal(2, Ask<ConversationSnapshot>(conversations, new GetConversationState("c")).CompletedSteps.Length));
         Shutdown(Sys);   // the process dies while step 3 is under way
         Assert.False(firstRun.IsCompletedSuccessfully);
 
