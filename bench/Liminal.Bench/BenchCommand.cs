@@ -13,6 +13,9 @@ internal static class BenchCommand
                   dedup   concurrent clients claim and complete distinct keys (plus a share of duplicates)
                           against SQLite on disk, beside the raw PersistAsync rate of the same database
                           --clients 1000  --claims 100000  --duplicates 0.1  --shards 64  --snapshot-every 10000  --db PATH
+                  conversations  steps recorded/s across many conversations, and replay time of a long conversation
+                          with and without a snapshot
+                          --conversations 1000  --steps 60000  --replay-events 100000
                   journal the SQLite journal alone: open-loop PersistAsync, and closed-loop clients over 1, 8, 64 actors
                           --clients 1000  --events 100000  --db PATH
                 """);
@@ -24,6 +27,9 @@ internal static class BenchCommand
         {
             case "dedup":
                 await DedupBench.RunAsync(options);
+                return 0;
+            case "conversations":
+                await ConversationsBench.RunAsync(options);
                 return 0;
             case "journal":
                 await JournalBench.RunAsync(options);

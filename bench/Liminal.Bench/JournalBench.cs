@@ -13,7 +13,7 @@ internal static class JournalBench
         try
         {
             Console.WriteLine($"raw journal, 1 actor PersistAsync, open loop: {await RawJournalBench.EventsPerSecondAsync(system, events),10:N0} events/s");
-            foreach (var writers in new[] { 1, 8, 64 })
+            foreach (var writers in new[] { 1, 8, 64, clients })
             {
                 var rate = await RawJournalBench.ClosedLoopEventsPerSecondAsync(system, writers, clients, events);
                 Console.WriteLine($"closed loop, {clients} clients over {writers,2} writing actors:   {rate,10:N0} events/s");

@@ -58,7 +58,7 @@ public static class SqlJournalConfig
               journal {
                 plugin = "akka.persistence.journal.sql"
                 sql {
-                  class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
+                  class = "Liminal.Actors.Persistence.GroupCommitSqlJournal, Liminal.Actors"
                   connection-string = {{quoted}}
                   provider-name = "{{provider}}"
                   auto-initialize = true

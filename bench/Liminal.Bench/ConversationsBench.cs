@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using Akka.Actor;
+using HdrHistogram;
+using Liminal.Actors;
+using Liminal.Actors.Conversations;
+
+namespace Liminal.Bench;
+
+/// <summary>
+/// Step checkpoints across many conversations, and how long a long conversation takes to come back by replay
+/// with and without a snapshot.
+/// </summary>
+internal static class ConversationsBench
+{
+    private const int StepsPerMessage = 3;
+
+    public static async Task RunAsync(BenchOptions options)
+    {
+        var conversations = options.Int("conversations", 1000);
+        var steps = options.Int("steps", 60_000);
+        var replayEvents = options.Int("replay-events", 100_000);
+
+        await StepsPerSecondAsync(options.DatabasePath("conversations"), conversations, steps);
+        await ReplayAsync(options.DatabasePath("replay"), replayEvents, snapshotEvery: int.MaxValue);
+        await ReplayAsync(options.DatabasePath("replay-snapshot"), replayEvents, snapshotEvery: new LiminalSettings().SnapshotEvery);
+    }
+
+    /// <summary>One client per conversation, each processing messages of 3 steps one after another.</summary>
+    private static async Task StepsPerSecondAsync(string path, int conversations, int totalSteps)
+    {
+        var system = BenchSystem.Create(path);
+        try
+        {
+            var raw = await RawJournalBench.EventsPerSecondAsync(system, totalSteps);
+            Console.WriteLine($"raw journal, 1 actor PersistAsync:     {raw,10:N0} events/s");
+            var bus = LiminalBus.Start(system, new LiminalSettings());
+            var latency = new LongConcurrentHistogram(1, TimeStamp.Seconds(60), 3);
+            var stepsRecorded = 0;
+            var stopwatch = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, conversations).Select(c => Task.Run(async () =>
+            {
+                var conversation = $"conversation-{c}";
+                for (var m = 0; Interlocked.Add(ref stepsRecorded, StepsPerMessage) <= totalSteps; m++)
+                {
+                    var message = $"message-{m}";
+                    await bus.Conversations.Ask<RedeliveryDecision.Start>(new ReceiveMessage(conversation, message), TimeSpan.FromSeconds(30));
+                    await bus.Conversations.Ask<EventRecorded>(new RecordProcessingStarted(conversation, message), TimeSpan.FromSeconds(30));
+                    for (var step = 0; step < StepsPerMessage; step++)
+                    {
+                        var started = Stopwatch.GetTimestamp();
+                        await bus.Conversations.Ask<EventRecorded>(
+                            new RecordStepCompleted(conversation, message, step, new byte[64]), TimeSpan.FromSeconds(30));
+                        latency.RecordValue(Stopwatch.GetTimestamp() - started);
+                    }
+                    await bus.Conversations.Ask<EventRecorded>(new RecordProcessingFinished(conversation, message), TimeSpan.FromSeconds(30));
+                }
+            })));
+            stopwatch.Stop();
+            var recorded = latency.TotalCount;
+            var events = recorded / StepsPerMessage * (StepsPerMessage + 3);
+            Console.WriteLine($"conversations, {conversations} conversations: {recorded / stopwatch.Elapsed.TotalSeconds,10:N0} steps recorded/s " +
+                              $"({events / stopwatch.Elapsed.TotalSeconds:N0} events/s: received, started, {StepsPerMessage} steps, finished per message)");
+            Console.WriteLine($"step record latency: p50 {Ms(latency, 50)} ms, p99 {Ms(latency, 99)} ms, p99.9 {Ms(latency, 99.9)} ms");
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    /// <summary>Writes one conversation of about <paramref name="events"/> events, restarts, and times its recovery.</summary>
+    private static async Task ReplayAsync(string path, int events, int snapshotEvery)
+    {
+        var settings = new LiminalSettings { SnapshotEvery = snapshotEvery };
+        var writer = BenchSystem.Create(path);
+        int written;
+        try
+        {
+            written = await WriteLongConversationAsync(writer, LiminalBus.Start(writer, settings).Conversations, events);
+        }
+        finally
+        {
+            await writer.Terminate();
+        }
+
+        var reader = BenchSystem.Create(path);
+        try
+        {
+            var stopwatch = Stopwatch.StartNew();
+            var state = await LiminalBus.Start(reader, settings).Conversations
+                .Ask<ConversationSnapshot>(new GetConversationState("long"), TimeSpan.FromMinutes(5));
+            var label = snapshotEvery == int.MaxValue ? "no snapshot" : $"snapshot every {snapshotEvery}";
+            Console.WriteLine($"replay of a conversation of {written:N0} events ({label}): {stopwatch.Elapsed.TotalMilliseconds:N0} ms " +
+                              $"(recovered {state.Received.Length:N0} messages, last sequence number {state.LastSequenceNr:N0})");
+        }
+        finally
+        {
+            await reader.Terminate();
+        }
+    }
+
+    /// <summary>Messages of received, one step, finished; all sent at once from one sender, so they arrive in order.</summary>
+    private static async Task<int> WriteLongConversationAsync(ActorSystem system, IActorRef conversations, int events)
+    {
+        var messages = events / 3;
+        var done = new TaskCompletionSource();
+        var counter = system.ActorOf(Props.Create(() => new ReplyCounter(messages * 3, done)));
+        for (var m = 0; m < messages; m++)
+        {
+            var message = $"message-{m}";
+            conversations.Tell(new ReceiveMessage("long", message), counter);
+            conversations.Tell(new RecordStepCompleted("long", message, 0, new byte[64]), counter);
+            conversations.Tell(new RecordProcessingFinished("long", message), counter);
+        }
+        await done.Task.WaitAsync(TimeSpan.FromMinutes(10));
+        var state = await conversations.Ask<ConversationSnapshot>(new GetConversationState("long"), TimeSpan.FromMinutes(1));
+        return (int)state.LastSequenceNr;
+    }
+
+    private sealed class ReplyCounter : ReceiveActor
+    {
+        public ReplyCounter(int expected, TaskCompletionSource done)
+        {
+            var remaining = expected;
+            Receive<ConversationRejected>(rejected => done.TrySetException(new InvalidOperationException(rejected.ToString())));
+            ReceiveAny(_ =>
+            {
+                if (--remaining == 0)
+                    done.TrySetResult();
+            });
+        }
+    }
+
+    private static string Ms(HistogramBase histogram, double percentile) =>
+        (histogram.GetValueAtPercentile(percentile) * 1000.0 / Stopwatch.Frequency).ToString("F1");
+}
