@@ -71,7 +71,8 @@ internal static class ConversationsBench
     /// <summary>Writes one conversation of about <paramref name="events"/> events, restarts, and times its recovery.</summary>
     private static async Task ReplayAsync(string path, int events, int snapshotEvery)
     {
-        var settings = new LiminalSettings { SnapshotEvery = snapshotEvery };
+        // Outputs are kept for every message so the log holds exactly the events written (no compaction events).
+        var settings = new LiminalSettings { SnapshotEvery = snapshotEvery, ConversationKeepOutputsOfFinished = int.MaxValue };
         var writer = BenchSystem.Create(path);
         int written;
         try
