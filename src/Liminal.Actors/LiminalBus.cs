@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Liminal.Actors.Conversations;
 using Liminal.Actors.Dedup;
+using Liminal.Actors.Offsets;
 using Liminal.Actors.Persistence;
 
 namespace Liminal.Actors;
@@ -43,7 +44,7 @@ public sealed class LiminalBus
         new(StartDedup(system, settings),
             StartConversations(system, settings),
             StartUnavailable(system, "channels"),
-            StartUnavailable(system, "offsets"));
+            StartOffsets(system, settings));
 
     /// <summary>Starts the dedup key space alone (what <c>WithDedupShards</c> registers).</summary>
     public static IActorRef StartDedup(ActorSystem system, LiminalSettings settings)
@@ -59,6 +60,15 @@ public sealed class LiminalBus
     {
         EnsureReady(system, settings);
         return system.ActorOf(ConversationRegion.Props(settings.Conversation, settings.Entities), "liminal-conversations");
+    }
+
+    /// <summary>Starts the consumer offsets region alone (what <c>WithOffsets</c> registers).</summary>
+    public static IActorRef StartOffsets(ActorSystem system, LiminalSettings settings)
+    {
+        EnsureReady(system, settings);
+        return system.ActorOf(
+            OffsetsRegion.Props(settings.SnapshotEvery, settings.OffsetsIdleTimeout, settings.Entities, settings.Clock),
+            "liminal-offsets");
     }
 
     private static void EnsureReady(ActorSystem system, LiminalSettings settings)

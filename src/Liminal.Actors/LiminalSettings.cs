@@ -23,6 +23,9 @@ public sealed record LiminalSettings
     /// <summary>Finished messages beyond this many (oldest first) drop their step outputs; they stay finished.</summary>
     public int ConversationKeepOutputsOfFinished { get; init; } = 1_000;
 
+    /// <summary>A consumer's offsets record with no request for this long passivates.</summary>
+    public TimeSpan OffsetsIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>A persistent actor saves a snapshot after this many events.</summary>
     public int SnapshotEvery { get; init; } = 10_000;
 
@@ -54,6 +57,7 @@ public sealed record LiminalSettings
             DedupMaxKeysPerShard = liminal.GetInt("dedup.max-keys-per-shard"),
             ConversationIdleTimeout = liminal.GetTimeSpan("conversations.idle-timeout"),
             ConversationKeepOutputsOfFinished = liminal.GetInt("conversations.keep-outputs-of-finished"),
+            OffsetsIdleTimeout = liminal.GetTimeSpan("offsets.idle-timeout"),
             SnapshotEvery = liminal.GetInt("snapshot-every"),
             DrainTimeout = liminal.GetTimeSpan("drain-timeout"),
             Entities = new EntityParentSettings(
@@ -85,6 +89,8 @@ public sealed record LiminalSettings
             problems.Add($"liminal.conversations.idle-timeout: {ConversationIdleTimeout} must be positive");
         if (ConversationKeepOutputsOfFinished < 0)
             problems.Add($"liminal.conversations.keep-outputs-of-finished: {ConversationKeepOutputsOfFinished} must not be negative");
+        if (OffsetsIdleTimeout <= TimeSpan.Zero)
+            problems.Add($"liminal.offsets.idle-timeout: {OffsetsIdleTimeout} must be positive");
         if (SnapshotEvery < 1)
             problems.Add($"liminal.snapshot-every: {SnapshotEvery} must be at least 1");
         if (DrainTimeout < TimeSpan.Zero)

@@ -1,6 +1,7 @@
 using Liminal.Actors.Conversations;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Entities;
+using Liminal.Actors.Offsets;
 using Liminal.Actors.Tests.TestSupport;
 
 namespace Liminal.Actors.Tests;
@@ -26,6 +27,9 @@ public sealed class ProtocolSerializationSpecs : LiminalTestKit
         new ConversationRejected("c", "m", ConversationRejections.NotReceived) { Detail = "never received" },
         new ConversationSnapshot("c", ["a", "b"], ["b"], ["a"], [new MessageError("b", "x")], [new CompletedStep("a", 0, [9])], 7),
         GetEntityStats.Instance, new EntityStats(3, 1),
+        new CommitOffset("c", "s", 3), new OffsetCommitted("c", "s", 3), new OffsetRejected("c", "s", 5, 3), new GetOffset("c", "s"),
+        new CurrentOffset("c", "s", null), new CurrentOffset("c", "s", 7), new RecordProcessed("p", "e"), new ProcessedRecorded("p", "e"),
+        new WasProcessed("p", "e"), new ProcessedStatus("p", "e", true), new OffsetRequestRejected("c", "offset -1 is negative"),
     ];
 
     [Theory]

@@ -24,7 +24,7 @@ public static class LiminalHostingExtensions
             .WithDedupShards(settings)
             .WithConversations(settings)
             .WithChannels()
-            .WithOffsets();
+            .WithOffsets(settings);
 
     public static AkkaConfigurationBuilder WithDedupShards(this AkkaConfigurationBuilder builder, LiminalSettings settings) =>
         builder.WithActors((system, registry) => registry.Register<LiminalDedup>(LiminalBus.StartDedup(system, settings)));
@@ -37,7 +37,7 @@ public static class LiminalHostingExtensions
         builder.WithActors((system, registry) =>
             registry.Register<LiminalChannels>(LiminalBus.StartUnavailable(system, "channels")));
 
-    public static AkkaConfigurationBuilder WithOffsets(this AkkaConfigurationBuilder builder) =>
+    public static AkkaConfigurationBuilder WithOffsets(this AkkaConfigurationBuilder builder, LiminalSettings settings) =>
         builder.WithActors((system, registry) =>
-            registry.Register<LiminalOffsets>(LiminalBus.StartUnavailable(system, "offsets")));
+            registry.Register<LiminalOffsets>(LiminalBus.StartOffsets(system, settings)));
 }

@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.Serialization;
 using Liminal.Actors.Conversations;
 using Liminal.Actors.Dedup;
+using Liminal.Actors.Offsets;
 
 namespace Liminal.Actors.Persistence;
 
@@ -39,6 +40,9 @@ public sealed class LiminalEventSerializer : SerializerWithStringManifest
         [typeof(ErrorOccurred)] = "conversation.error-occurred.v1",
         [typeof(StepOutputsCompacted)] = "conversation.step-outputs-compacted.v1",
         [typeof(ConversationStateSnapshot)] = "conversation.state-snapshot.v1",
+        [typeof(OffsetAdvanced)] = "offsets.offset-advanced.v1",
+        [typeof(EventProcessed)] = "offsets.event-processed.v1",
+        [typeof(OffsetsSnapshot)] = "offsets.snapshot.v1",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> TypeByManifest =

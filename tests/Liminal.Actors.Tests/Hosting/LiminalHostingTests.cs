@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Akka.Hosting;
+using Liminal.Actors.Conversations;
 using Liminal.Actors.Dedup;
+using Liminal.Actors.Offsets;
 using Liminal.Actors.Hosting;
 using Liminal.Actors.Persistence;
 using Liminal.Actors.Tests.TestSupport;
@@ -29,6 +31,8 @@ public sealed class LiminalHostingTests
             Assert.IsType<DedupDecision.InFlight>(await bus.Dedup.Ask<DedupDecision>(new ClaimOrGet("hosted"), TimeSpan.FromSeconds(10)));
             var unavailable = await bus.Channels.Ask<CapabilityUnavailable>(new ClaimOrGet("not-a-channel-request"), TimeSpan.FromSeconds(10));
             Assert.Equal("channels", unavailable.Capability);
+            Assert.IsType<RedeliveryDecision.Start>(await bus.Conversations.Ask<RedeliveryDecision>(new ReceiveMessage("c", "m"), TimeSpan.FromSeconds(10)));
+            Assert.IsType<OffsetCommitted>(await bus.Offsets.Ask<object>(new CommitOffset("consumer", "stream", 1), TimeSpan.FromSeconds(10)));
         }
         finally
         {
