@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Liminal.Actors.Channels;
 using Liminal.Actors.Conversations;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Offsets;
@@ -40,11 +41,37 @@ public sealed class LiminalBus
     /// Starts the bus on whatever journal the actor system is configured with (SQLite, PostgreSQL, or in
     /// unit tests, in memory).
     /// </summary>
-    public static LiminalBus Start(ActorSystem system, LiminalSettings settings) =>
-        new(StartDedup(system, settings),
-            StartConversations(system, settings),
-            StartUnavailable(system, "channels"),
-            StartOffsets(system, settings));
+    public static LiminalBus Start(ActorSystem system, LiminalSettings settings)
+    {
+        var dedup = StartDedup(system, settings);
+        return new LiminalBus(dedup, StartConversations(system, settings), StartChannels(system, settings, dedup), StartOffsets(system, settings));
+    }
+
+    /// <summary>
+    /// Starts the channel registry with the configured channels (what <c>WithChannels</c> registers). Every
+    /// configured channel is checked first, its schema file loaded; all problems are reported at once.
+    /// </summary>
+    public static IActorRef StartChannels(ActorSystem system, LiminalSettings settings, IActorRef dedup)
+    {
+        EnsureReady(system, settings);
+        var problems = new List<string>();
+        var channels = new List<(ChannelDefinition, ChannelSchema)>();
+        foreach (var definition in settings.Channels)
+        {
+            var definitionProblems = ChannelRegistry.Problems(definition).ToList();
+            if (channels.Any(c => c.Item1.Name == definition.Name))
+                definitionProblems.Add($"channel '{definition.Name}' is defined twice");
+            var (schema, error) = ChannelSchema.LoadAsync(definition).GetAwaiter().GetResult();
+            if (error is not null)
+                definitionProblems.Add(error);
+            problems.AddRange(definitionProblems.Select(p => $"liminal.channels: {p}"));
+            if (definitionProblems.Count == 0)
+                channels.Add((definition, schema!));
+        }
+        if (problems.Count > 0)
+            throw new LiminalConfigurationException(problems);
+        return system.ActorOf(ChannelRegistry.Props(channels, dedup, settings.Entities, settings.Clock), "liminal-channels");
+    }
 
     /// <summary>Starts the dedup key space alone (what <c>WithDedupShards</c> registers).</summary>
     public static IActorRef StartDedup(ActorSystem system, LiminalSettings settings)
@@ -78,7 +105,4 @@ public sealed class LiminalBus
             throw new LiminalConfigurationException(problems);
         LiminalEventSerializer.EnsureBound(system);
     }
-
-    internal static IActorRef StartUnavailable(ActorSystem system, string capability) =>
-        system.ActorOf(UnavailableCapability.Props(capability), $"liminal-{capability}");
 }

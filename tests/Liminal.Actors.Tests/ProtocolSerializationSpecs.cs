@@ -20,7 +20,7 @@ public sealed class ProtocolSerializationSpecs : LiminalTestKit
         new DedupRejected("k", DedupRejection.PersistFailed) { Detail = "journal write failed" },
         new ReleaseClaim("k"), new ClaimReleased("k", true), SweepExpired.Instance, new SweepReport(3, 2, 1), new SweepFailed("x"),
         new ClaimOrComplete("k", Receipt), new IdempotencyResult.New(), new IdempotencyResult.Duplicate(Receipt),
-        new IdempotencyResult.InFlight(9), new CapabilityUnavailable("channels", "Publish"),
+        new IdempotencyResult.InFlight(9),
         new ReceiveMessage("c", "m"), new RedeliveryDecision.Start(), new RedeliveryDecision.Skip(), new RedeliveryDecision.ResumeFrom(2),
         new RecordProcessingStarted("c", "m"), new RecordStepCompleted("c", "m", 1, [1, 2]), new RecordProcessingFinished("c", "m"),
         new RecordError("c", "m", "boom"), new EventRecorded("c", 42), new GetConversationState("c"),

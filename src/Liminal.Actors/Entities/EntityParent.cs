@@ -58,7 +58,8 @@ public abstract class EntityParent : UntypedActor, IWithTimers
                 OnDeadLetter(dead);
                 break;
             case Terminated terminated:
-                OnEntityTerminated(terminated.ActorRef);
+                if (!OnEntityTerminated(terminated.ActorRef))
+                    OnNonEntityMessage(terminated);
                 break;
             case Passivate passivate:
                 OnPassivate(passivate);
@@ -130,10 +131,11 @@ public abstract class EntityParent : UntypedActor, IWithTimers
         Sender.Tell(passivate.StopMessage);
     }
 
-    private void OnEntityTerminated(IActorRef entity)
+    /// <summary>False when the terminated actor is not one of this parent's entities (e.g. a watched subscriber).</summary>
+    private bool OnEntityTerminated(IActorRef entity)
     {
         if (!_idsByRef.Remove(entity, out var id))
-            return;
+            return false;
         _entities.Remove(id);
 
         if (_passivating.Remove(id))
@@ -143,7 +145,7 @@ public abstract class EntityParent : UntypedActor, IWithTimers
                 Recreate(id);
             else
                 _buffers.Remove(id);
-            return;
+            return true;
         }
 
         var now = _clock.GetUtcNow();
@@ -155,6 +157,7 @@ public abstract class EntityParent : UntypedActor, IWithTimers
         Log.Warning("Entity {0} stopped unexpectedly (failure {1}); restarting in {2}", id, failures, delay);
         _buffers.TryAdd(id, new Queue<(object, IActorRef)>());
         Timers.StartSingleTimer(("restart", id), new RestartEntity(id), delay);
+        return true;
     }
 
     private void Recreate(string entityId)

@@ -23,7 +23,7 @@ public static class LiminalHostingExtensions
             .AddHocon(LiminalSettings.DefaultConfig, HoconAddMode.Append)
             .WithDedupShards(settings)
             .WithConversations(settings)
-            .WithChannels()
+            .WithChannels(settings)
             .WithOffsets(settings);
 
     public static AkkaConfigurationBuilder WithDedupShards(this AkkaConfigurationBuilder builder, LiminalSettings settings) =>
@@ -33,9 +33,10 @@ public static class LiminalHostingExtensions
         builder.WithActors((system, registry) =>
             registry.Register<LiminalConversations>(LiminalBus.StartConversations(system, settings)));
 
-    public static AkkaConfigurationBuilder WithChannels(this AkkaConfigurationBuilder builder) =>
+    /// <summary>Starts the channel registry; needs <see cref="WithDedupShards"/> registered before it.</summary>
+    public static AkkaConfigurationBuilder WithChannels(this AkkaConfigurationBuilder builder, LiminalSettings settings) =>
         builder.WithActors((system, registry) =>
-            registry.Register<LiminalChannels>(LiminalBus.StartUnavailable(system, "channels")));
+            registry.Register<LiminalChannels>(LiminalBus.StartChannels(system, settings, registry.Get<LiminalDedup>())));
 
     public static AkkaConfigurationBuilder WithOffsets(this AkkaConfigurationBuilder builder, LiminalSettings settings) =>
         builder.WithActors((system, registry) =>

@@ -48,6 +48,9 @@ public abstract class GroupCommitActor<TEvent> : UntypedPersistentActor where TE
     /// <summary>How many events a snapshot must at least wait, given what it costs (e.g. the number of entries).</summary>
     protected virtual long SnapshotCost => 0;
 
+    /// <summary>Called once a newly written event is durable (not during recovery), in sequence order.</summary>
+    protected virtual void OnEventDurable(TEvent @event) { }
+
     /// <summary>Handles a command that is not the base's own.</summary>
     protected abstract void OnRequest(object message);
 
@@ -125,6 +128,7 @@ public abstract class GroupCommitActor<TEvent> : UntypedPersistentActor where TE
         PersistAllAsync(batch, @event =>
         {
             ApplyDurable(@event);
+            OnEventDurable(@event);
             MaybeSnapshot();
             if (!ReferenceEquals(@event, last))
                 return;

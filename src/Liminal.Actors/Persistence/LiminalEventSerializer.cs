@@ -3,6 +3,7 @@ using System.Runtime.Serialization;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Serialization;
+using Liminal.Actors.Channels;
 using Liminal.Actors.Conversations;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Offsets;
@@ -24,6 +25,9 @@ public sealed class LiminalEventSerializer : SerializerWithStringManifest
     /// <summary>The serializer id recorded beside every Liminal event in the journal.</summary>
     public const int Id = 7411;
 
+    /// <summary>Every persisted type and its manifest.</summary>
+    public static IReadOnlyDictionary<Type, string> Manifests => ManifestByType;
+
     private static readonly FrozenDictionary<Type, string> ManifestByType = new Dictionary<Type, string>
     {
         [typeof(KeyClaimed)] = "dedup.key-claimed.v1",
@@ -40,6 +44,7 @@ public sealed class LiminalEventSerializer : SerializerWithStringManifest
         [typeof(ErrorOccurred)] = "conversation.error-occurred.v1",
         [typeof(StepOutputsCompacted)] = "conversation.step-outputs-compacted.v1",
         [typeof(ConversationStateSnapshot)] = "conversation.state-snapshot.v1",
+        [typeof(MessageAppended)] = "channel.message-appended.v1",
         [typeof(OffsetAdvanced)] = "offsets.offset-advanced.v1",
         [typeof(EventProcessed)] = "offsets.event-processed.v1",
         [typeof(OffsetsSnapshot)] = "offsets.snapshot.v1",

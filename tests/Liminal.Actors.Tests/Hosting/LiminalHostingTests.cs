@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Hosting;
+using Liminal.Actors.Channels;
 using Liminal.Actors.Conversations;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Offsets;
@@ -29,8 +30,8 @@ public sealed class LiminalHostingTests
 
             Assert.IsType<DedupDecision.Claimed>(await bus.Dedup.Ask<DedupDecision>(new ClaimOrGet("hosted"), TimeSpan.FromSeconds(10)));
             Assert.IsType<DedupDecision.InFlight>(await bus.Dedup.Ask<DedupDecision>(new ClaimOrGet("hosted"), TimeSpan.FromSeconds(10)));
-            var unavailable = await bus.Channels.Ask<CapabilityUnavailable>(new ClaimOrGet("not-a-channel-request"), TimeSpan.FromSeconds(10));
-            Assert.Equal("channels", unavailable.Capability);
+            var rejected = await bus.Channels.Ask<PublishRejected>(new Publish("nowhere", new MessageEnvelope("{}"u8.ToArray(), "test")), TimeSpan.FromSeconds(10));
+            Assert.Equal(PublishFailure.UnknownChannel, rejected.Reason);
             Assert.IsType<RedeliveryDecision.Start>(await bus.Conversations.Ask<RedeliveryDecision>(new ReceiveMessage("c", "m"), TimeSpan.FromSeconds(10)));
             Assert.IsType<OffsetCommitted>(await bus.Offsets.Ask<object>(new CommitOffset("consumer", "stream", 1), TimeSpan.FromSeconds(10)));
         }

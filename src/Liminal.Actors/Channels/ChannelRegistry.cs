@@ -1,0 +1,108 @@
+using System.Text.RegularExpressions;
+using Akka.Actor;
+using Liminal.Actors.Entities;
+
+namespace Liminal.Actors.Channels;
+
+/// <summary>
+/// The actor behind <c>LiminalBus.Channels</c>: knows every channel (from configuration at start-up and from
+/// <see cref="CreateChannel"/>), routes publishes, subscriptions and replays to the channel's router, and answers
+/// requests for unknown channels with a typed rejection.
+/// </summary>
+public sealed partial class ChannelRegistry : ReceiveActor
+{
+    public const int MaxNameLength = 100;
+    public const int MaxPartitions = 1024;
+
+    private readonly IActorRef _dedup;
+    private readonly EntityParentSettings _parentSettings;
+    private readonly TimeProvider _clock;
+    private readonly Dictionary<string, IActorRef> _routers = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _creating = new(StringComparer.Ordinal);
+
+    public ChannelRegistry(IReadOnlyList<(ChannelDefinition Definition, ChannelSchema Schema)> channels, IActorRef dedup,
+        EntityParentSettings parentSettings, TimeProvider clock)
+    {
+        _dedup = dedup;
+        _parentSettings = parentSettings;
+        _clock = clock;
+        foreach (var (definition, schema) in channels)
+            StartRouter(definition, schema);
+
+        Receive<Publish>(publish => Route(publish.Channel, publish,
+            () => new PublishRejected(publish.Channel ?? string.Empty, PublishFailure.UnknownChannel, $"no channel named '{publish.Channel}'")));
+        Receive<Subscribe>(subscribe => Route(subscribe.Channel, subscribe, () => Unknown(subscribe.Channel)));
+        Receive<Unsubscribe>(unsubscribe => Route(unsubscribe.Channel, unsubscribe, () => Unknown(unsubscribe.Channel)));
+        Receive<Replay>(replay => Route(replay.Channel, replay, () => Unknown(replay.Channel)));
+        Receive<CreateChannel>(OnCreate);
+        Receive<SchemaLoaded>(OnSchemaLoaded);
+    }
+
+    public static Props Props(IReadOnlyList<(ChannelDefinition Definition, ChannelSchema Schema)> channels, IActorRef dedup,
+        EntityParentSettings parentSettings, TimeProvider clock) =>
+        Akka.Actor.Props.Create(() => new ChannelRegistry(channels, dedup, parentSettings, clock));
+
+    /// <summary>Every problem with a definition's name and partitions (the schema file is checked when loaded).</summary>
+    public static IEnumerable<string> Problems(ChannelDefinition? definition)
+    {
+        if (definition is null)
+        {
+            yield return "channel definition missing";
+            yield break;
+        }
+        if (string.IsNullOrEmpty(definition.Name) || definition.Name.Length > MaxNameLength || !NamePattern().IsMatch(definition.Name))
+            yield return $"channel name '{definition.Name}' must be 1 to {MaxNameLength} characters of letters, digits, '.', '_' or '-'";
+        if (definition.Partitions is < 1 or > MaxPartitions)
+            yield return $"channel '{definition.Name}': partitions {definition.Partitions} must be 1 to {MaxPartitions}";
+    }
+
+    private static ChannelRejected Unknown(string? channel) => new(channel ?? string.Empty, $"no channel named '{channel}'");
+
+    private void Route(string? channel, object message, Func<object> unknown)
+    {
+        if (channel is not null && _routers.TryGetValue(channel, out var router))
+            router.Forward(message);
+        else
+            Sender.Tell(unknown());
+    }
+
+    private void OnCreate(CreateChannel create)
+    {
+        var definition = create.Definition;
+        var problems = Problems(definition).ToList();
+        if (problems.Count == 0 && (_routers.ContainsKey(definition.Name) || _creating.Contains(definition.Name)))
+            problems.Add($"channel '{definition.Name}' already exists");
+        if (problems.Count > 0)
+        {
+            Sender.Tell(new ChannelRejected(definition?.Name ?? string.Empty, string.Join("; ", problems)));
+            return;
+        }
+
+        _creating.Add(definition.Name);
+        var replyTo = Sender;
+        ChannelSchema.LoadAsync(definition)
+            .PipeTo(Self, success: loaded => new SchemaLoaded(definition, loaded.Schema, loaded.Error, replyTo));
+    }
+
+    private void OnSchemaLoaded(SchemaLoaded loaded)
+    {
+        _creating.Remove(loaded.Definition.Name);
+        if (loaded.Schema is null)
+        {
+            loaded.ReplyTo.Tell(new ChannelRejected(loaded.Definition.Name, loaded.Error ?? "schema could not be loaded"));
+            return;
+        }
+        StartRouter(loaded.Definition, loaded.Schema);
+        loaded.ReplyTo.Tell(new ChannelCreated(loaded.Definition.Name));
+    }
+
+    private void StartRouter(ChannelDefinition definition, ChannelSchema schema) =>
+        _routers[definition.Name] = Context.ActorOf(
+            ChannelRouter.Props(definition, schema, _dedup, _parentSettings, _clock), Uri.EscapeDataString(definition.Name));
+
+    [GeneratedRegex("^[A-Za-z0-9._-]+$")]
+    private static partial Regex NamePattern();
+
+    private sealed record SchemaLoaded(ChannelDefinition Definition, ChannelSchema? Schema, string? Error, IActorRef ReplyTo)
+        : INoSerializationVerificationNeeded;
+}

@@ -1,0 +1,76 @@
+using Akka.Actor;
+using Liminal.Actors.Dedup;
+
+namespace Liminal.Actors.Channels;
+
+/// <summary>Adds a channel at run time.</summary>
+public sealed record CreateChannel(ChannelDefinition Definition);
+
+public sealed record ChannelCreated(string Channel);
+
+/// <summary>A channel request was refused (duplicate or empty name, unreadable schema, partitions &lt; 1, unknown channel).</summary>
+public sealed record ChannelRejected(string Channel, string Reason);
+
+/// <summary>Where a message comes from in a conversation: what it correlates with and what caused it.</summary>
+public sealed record CausalContext(string? CorrelationId, string? CausationId);
+
+/// <summary>A published message: JSON payload bytes, who published it, and optionally its causal context.</summary>
+public sealed record MessageEnvelope(byte[] Payload, string PublisherId, CausalContext? Causal = null)
+{
+    public bool Equals(MessageEnvelope? other) =>
+        other is not null && PublisherId == other.PublisherId && Equals(Causal, other.Causal)
+        && Payload.AsSpan().SequenceEqual(other.Payload);
+
+    public override int GetHashCode() => HashCode.Combine(PublisherId, Causal, Payload.Length);
+}
+
+/// <summary>Publishes to a channel; with a key, at most once per key.</summary>
+public sealed record Publish(string Channel, MessageEnvelope Envelope, string? IdempotencyKey = null)
+{
+    /// <summary>Chooses the partition by a stable hash; null means partition 0.</summary>
+    public string? PartitionKey { get; init; }
+}
+
+/// <summary>
+/// The publish was handled. <c>Delivered</c> is true iff at least one subscriber was handed the message,
+/// <c>DeliveredCount</c> how many. A duplicate key answers with <c>Duplicate</c> and the stored receipt (or
+/// <c>InFlight</c> while the first publish of the key is still under way) and is never delivered.
+/// </summary>
+public sealed record PublishAck(
+    string Channel,
+    int Partition,
+    long? SequenceNr,
+    bool Delivered,
+    int DeliveredCount,
+    bool Duplicate,
+    bool InFlight,
+    ProcessingReceipt? Receipt);
+
+public enum PublishFailure
+{
+    UnknownChannel,
+    SchemaMismatch,
+    InvalidKey,
+    PersistFailed,
+    DeliveryFailed,
+    Overloaded,
+}
+
+/// <summary>A typed refusal of a publish; nothing was claimed or persisted for it (or the claim was released).</summary>
+public sealed record PublishRejected(string Channel, PublishFailure Reason, string Detail);
+
+public sealed record Subscribe(string Channel, IActorRef Subscriber);
+
+public sealed record Subscribed(string Channel);
+
+public sealed record Unsubscribe(string Channel, IActorRef Subscriber);
+
+public sealed record Unsubscribed(string Channel);
+
+/// <summary>What a subscriber receives; <c>SequenceNr</c> is the partition position on a durable channel, null on an ephemeral one.</summary>
+public sealed record Delivery(string Channel, int Partition, long? SequenceNr, MessageEnvelope Envelope);
+
+/// <summary>Streams a durable partition's stored messages from <c>FromSequenceNr</c> to <c>Subscriber</c>, then <see cref="ReplayCompleted"/>.</summary>
+public sealed record Replay(string Channel, int Partition, long FromSequenceNr, IActorRef Subscriber);
+
+public sealed record ReplayCompleted(string Channel, int Partition, long LastSequenceNr);

@@ -1,0 +1,161 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Event;
+using Liminal.Actors.Dedup;
+
+namespace Liminal.Actors.Channels;
+
+/// <summary>
+/// Carries one publish through the path of SPEC §2.4: claim the key, persist (durable channels), hand the message
+/// to the subscribers, complete the key with a receipt, answer the publisher. On a persist failure the claim is
+/// released (best effort) and the publisher gets the original failure. A receipt that cannot be stored after a
+/// successful delivery does not fail the publish: the publisher gets its ack and the saga retries the receipt.
+/// </summary>
+internal sealed class PublishSaga : ReceiveActor, IWithTimers
+{
+    private static readonly TimeSpan ReceiptRetryDelay = TimeSpan.FromMilliseconds(500);
+    private const int ReceiptAttempts = 20;
+
+    private readonly Publish _publish;
+    private readonly int _partition;
+    private readonly bool _durable;
+    private readonly IActorRef[] _subscribers;
+    private readonly IActorRef _router;
+    private readonly IActorRef _dedup;
+    private readonly IActorRef _publisher;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private PublishAck? _ack;
+    private int _receiptAttempts;
+
+    public PublishSaga(Publish publish, int partition, bool durable, IActorRef[] subscribers, IActorRef router, IActorRef dedup, IActorRef publisher)
+    {
+        _publish = publish;
+        _partition = partition;
+        _durable = durable;
+        _subscribers = subscribers;
+        _router = router;
+        _dedup = dedup;
+        _publisher = publisher;
+        Claiming();
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(Publish publish, int partition, bool durable, IActorRef[] subscribers, IActorRef router, IActorRef dedup, IActorRef publisher) =>
+        Akka.Actor.Props.Create(() => new PublishSaga(publish, partition, durable, subscribers, router, dedup, publisher));
+
+    private string Channel => _publish.Channel;
+
+    protected override void PreStart()
+    {
+        SetReceiveTimeout(TimeSpan.FromSeconds(30));
+        if (_publish.IdempotencyKey is { } key)
+            _dedup.Tell(new ClaimOrGet(key));
+        else
+            Append();
+    }
+
+    private void Claiming()
+    {
+        Receive<DedupDecision.Claimed>(_ => Append());
+        Receive<DedupDecision.Completed>(completed => Finish(
+            new PublishAck(Channel, _partition, null, false, 0, Duplicate: true, InFlight: false, completed.Receipt)));
+        Receive<DedupDecision.InFlight>(_ => Finish(
+            new PublishAck(Channel, _partition, null, false, 0, Duplicate: true, InFlight: true, null)));
+        Receive<DedupRejected>(rejected => Finish(new PublishRejected(Channel,
+            rejected.Reason == DedupRejection.InvalidKey ? PublishFailure.InvalidKey : PublishFailure.Overloaded,
+            $"idempotency key not claimed: {rejected.Reason} {rejected.Detail}".Trim())));
+        Receive<ReceiveTimeout>(_ => Finish(new PublishRejected(Channel, PublishFailure.Overloaded, "timed out claiming the idempotency key")));
+    }
+
+    private void Append()
+    {
+        if (!_durable)
+        {
+            // An ephemeral channel only fans out: the message is handed to every subscriber now.
+            var delivery = new Delivery(Channel, _partition, null, _publish.Envelope);
+            foreach (var subscriber in _subscribers)
+                subscriber.Tell(delivery, ActorRefs.NoSender);
+            Delivered(null, _subscribers.Length);
+            return;
+        }
+
+        Become(Appending);
+        _router.Tell(new ToPartition(_partition, new AppendToPartition(_publish.Envelope, _subscribers)));
+    }
+
+    private void Appending()
+    {
+        Receive<PartitionAppended>(appended => Delivered(appended.SequenceNr, appended.DeliveredCount));
+        Receive<PartitionAppendFailed>(failed => FailAfterClaim(PublishFailure.PersistFailed, failed.Detail));
+        Receive<PublishRejected>(rejected => FailAfterClaim(rejected.Reason, rejected.Detail));
+        Receive<ReceiveTimeout>(_ =>
+            // Whether the message was stored is unknown: the claim stays until its TTL rather than risk a second delivery.
+            Finish(new PublishRejected(Channel, PublishFailure.PersistFailed, "timed out waiting for the channel's journal")));
+    }
+
+    private void FailAfterClaim(PublishFailure reason, string detail)
+    {
+        if (_publish.IdempotencyKey is { } key)
+            _dedup.Tell(new ReleaseClaim(key), ActorRefs.NoSender);
+        Finish(new PublishRejected(Channel, reason, detail));
+    }
+
+    private void Delivered(long? sequenceNr, int deliveredCount)
+    {
+        if (_publish.IdempotencyKey is not { } key)
+        {
+            Finish(new PublishAck(Channel, _partition, sequenceNr, deliveredCount > 0, deliveredCount, false, false, null));
+            return;
+        }
+
+        var receipt = new ProcessingReceipt(JsonSerializer.SerializeToUtf8Bytes(new { channel = Channel, partition = _partition, sequenceNr }));
+        _ack = new PublishAck(Channel, _partition, sequenceNr, deliveredCount > 0, deliveredCount, false, false, receipt);
+        Become(Completing);
+        _dedup.Tell(new CompleteReceipt(key, receipt));
+    }
+
+    private void Completing()
+    {
+        Receive<ReceiptStored>(_ => Finish(_ack!));
+        Receive<DedupRejected>(rejected =>
+        {
+            // The message is out: the publisher hears so now; the key must not stay in flight, so keep trying.
+            _publisher.Tell(_ack!);
+            SetReceiveTimeout(null);
+            Become(RetryingReceipt);
+            RetryReceiptLater(rejected);
+        });
+        Receive<ReceiveTimeout>(_ => Finish(_ack!));
+    }
+
+    private void RetryingReceipt()
+    {
+        Receive<RetryReceipt>(_ => _dedup.Tell(new CompleteReceipt(_publish.IdempotencyKey!, _ack!.Receipt!)));
+        Receive<ReceiptStored>(_ => Context.Stop(Self));
+        Receive<DedupRejected>(RetryReceiptLater);
+    }
+
+    private void RetryReceiptLater(DedupRejected rejected)
+    {
+        if (++_receiptAttempts < ReceiptAttempts)
+        {
+            Timers.StartSingleTimer("retry", RetryReceipt.Instance, ReceiptRetryDelay);
+            return;
+        }
+        _log.Error("Receipt of key {0} on {1} not stored after {2} attempts ({3}); the key expires with its TTL",
+            _publish.IdempotencyKey, Channel, _receiptAttempts, rejected.Reason);
+        Context.Stop(Self);
+    }
+
+    private void Finish(object reply)
+    {
+        _publisher.Tell(reply);
+        Context.Stop(Self);
+    }
+
+    private sealed class RetryReceipt : INoSerializationVerificationNeeded
+    {
+        public static readonly RetryReceipt Instance = new();
+    }
+}
