@@ -1,0 +1,67 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence.TestKit;
+using Liminal.Actors.Channels;
+using Liminal.Actors.Dedup;
+using Liminal.Actors.Tests.TestSupport;
+
+namespace Liminal.Actors.Tests.Channels;
+
+/// <summary>Journal faults on the channel write, injected by Akka.Persistence.TestKit's journal.</summary>
+public sealed class ChannelJournalFaultSpecs() : LiminalTestKit(TestJournalConfig)
+{
+    private static readonly Config TestJournalConfig = ConfigurationFactory.ParseString("""
+            akka.persistence.journal.plugin = "akka.persistence.journal.test"
+            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.test"
+            """)
+        .WithFallback(ConfigurationFactory.FromResource<TestJournal>("Akka.Persistence.TestKit.config.conf"));
+
+    private ITestJournal Journal => TestJournal.FromRef(Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null));
+
+    private LiminalBus StartBus() =>
+        LiminalBus.Start(Sys, DefaultSettings with
+        {
+            DedupShards = 1,
+            Channels = [new ChannelDefinition("orders", Durable: true)],
+            Entities = DefaultSettings.Entities with { MinBackoff = TimeSpan.FromMilliseconds(50) },
+        });
+
+    private static Publish Keyed(string key) => new("orders", new MessageEnvelope("""{"orderId":"o1"}"""u8.ToArray(), "shop"), key);
+
+    [Fact]
+    public async Task A_failed_channel_write_rejects_with_the_original_error_releases_the_key_and_a_retry_is_delivered_once()
+    {
+        var bus = StartBus();
+        var subscriber = CreateTestProbe();
+        Ask<Subscribed>(bus.Channels, new Subscribe("orders", subscriber.Ref));
+
+        await Journal.OnWrite.FailIf(write => write.PersistenceId.StartsWith("channel-"));
+        var rejected = Ask<PublishRejected>(bus.Channels, Keyed("k1"));
+        Assert.Equal(PublishFailure.PersistFailed, rejected.Reason);
+        Assert.Contains("journal write failed", rejected.Detail);
+        subscriber.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        AwaitAssert(() => Assert.Null(Ask<KeyStatus>(bus.Dedup, new LookupKey("k1")).Decision));
+
+        await Journal.OnWrite.Pass();
+        var ack = Ask<PublishAck>(bus.Channels, Keyed("k1"));
+        Assert.True(ack.Delivered);
+        subscriber.ExpectMsg<Delivery>();
+        Assert.True(Ask<PublishAck>(bus.Channels, Keyed("k1")).Duplicate);
+        subscriber.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task A_fault_in_the_release_too_still_returns_the_original_error()
+    {
+        var bus = StartBus();
+
+        await Journal.OnWrite.FailIf(write => write.PersistenceId.StartsWith("channel-") || write.Payload is KeyReleased);
+        var rejected = Ask<PublishRejected>(bus.Channels, Keyed("k1"));
+
+        Assert.Equal(PublishFailure.PersistFailed, rejected.Reason);
+        Assert.Contains("journal write failed", rejected.Detail);
+        // The release failed, so the key stays in flight until its TTL: a retry is told so, never delivered twice.
+        await Journal.OnWrite.Pass();
+        AwaitAssert(() => Assert.True(Ask<PublishAck>(bus.Channels, Keyed("k1")).InFlight), TimeSpan.FromSeconds(10));
+    }
+}

@@ -1,0 +1,84 @@
+using Akka.Actor;
+using Liminal.Actors.Channels;
+using Liminal.Actors.Offsets;
+using Liminal.Actors.Tests.TestSupport;
+
+namespace Liminal.Actors.Tests.Channels;
+
+/// <summary>Kill-and-recover on SQLite on disk for durable channels, keys and consumer offsets.</summary>
+public sealed class ChannelRecoverySpecs : LiminalTestKit
+{
+    private LiminalSettings Settings => DefaultSettings with { Channels = [new ChannelDefinition("orders", Durable: true, OrderSchema.FilePath)] };
+
+    private static Publish Order(string id) => new("orders", new MessageEnvelope(OrderSchema.Order(id), "shop"), id);
+
+    private static string OrderIdOf(Delivery delivery) =>
+        System.Text.Json.JsonDocument.Parse(delivery.Envelope.Payload).RootElement.GetProperty("orderId").GetString()!;
+
+    [Fact]
+    public void After_a_restart_the_log_holds_every_acknowledged_message_and_continues_its_sequence()
+    {
+        var bus = LiminalBus.Start(Sys, Settings);
+        foreach (var id in new[] { "o1", "o2", "o3" })
+            Ask<PublishAck>(bus.Channels, Order(id));
+        Shutdown(Sys);
+
+        var restarted = StartSystemOnSameDatabase();
+        try
+        {
+            var recovered = LiminalBus.Start(restarted, Settings);
+            var probe = CreateTestProbe(restarted);
+
+            recovered.Channels.Tell(new Replay("orders", 0, 1, probe.Ref), probe.Ref);
+            Assert.Equal(["o1", "o2", "o3"], probe.ReceiveN(3).Cast<Delivery>().Select(OrderIdOf));
+            Assert.Equal(new ReplayCompleted("orders", 0, 3), probe.ExpectMsg<ReplayCompleted>());
+
+            Assert.Equal(4, Ask<PublishAck>(recovered.Channels, Order("o4"), probe).SequenceNr);
+            var duplicate = Ask<PublishAck>(recovered.Channels, Order("o2"), probe);
+            Assert.True(duplicate.Duplicate);
+            Assert.Contains("\"sequenceNr\":2", System.Text.Encoding.UTF8.GetString(duplicate.Receipt!.Bytes));
+        }
+        finally
+        {
+            Shutdown(restarted);
+        }
+    }
+
+    [Fact]
+    public void A_consumer_resumes_from_its_committed_offset_and_sees_exactly_the_messages_after_it()
+    {
+        var bus = LiminalBus.Start(Sys, Settings);
+        foreach (var id in new[] { "o1", "o2", "o3" })
+            Ask<PublishAck>(bus.Channels, Order(id));
+        var target = CreateTestProbe();
+        var consumer = Sys.ActorOf(ChannelConsumer.Props(bus.Channels, bus.Offsets, "billing", "orders", 0, target.Ref, new CommitPolicy.EveryMessage()));
+        foreach (var expected in new[] { "o1", "o2" })
+        {
+            var delivery = target.ExpectMsg<Delivery>();
+            Assert.Equal(expected, OrderIdOf(delivery));
+            consumer.Tell(new Processed(delivery.SequenceNr!.Value), target.Ref);
+        }
+        Assert.Equal(new OffsetsFlushed(2), Ask<OffsetsFlushed>(consumer, FlushOffsets.Instance));
+        Shutdown(Sys);   // o3 was handed over but not processed
+
+        var restarted = StartSystemOnSameDatabase();
+        try
+        {
+            var recovered = LiminalBus.Start(restarted, Settings);
+            var probe = CreateTestProbe(restarted);
+            Assert.Equal(2, Ask<CurrentOffset>(recovered.Offsets, new GetOffset("billing", ChannelConsumer.StreamOf("orders", 0)), probe).Offset);
+
+            var resumedTarget = CreateTestProbe(restarted);
+            restarted.ActorOf(ChannelConsumer.Props(recovered.Channels, recovered.Offsets, "billing", "orders", 0, resumedTarget.Ref, new CommitPolicy.OnFlush()));
+            Assert.Equal("o3", OrderIdOf(resumedTarget.ExpectMsg<Delivery>()));
+            Ask<PublishAck>(recovered.Channels, Order("o4"), probe);
+            var live = resumedTarget.ExpectMsg<Delivery>();
+            Assert.Equal((4L, "o4"), (live.SequenceNr!.Value, OrderIdOf(live)));
+            resumedTarget.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        }
+        finally
+        {
+            Shutdown(restarted);
+        }
+    }
+}
