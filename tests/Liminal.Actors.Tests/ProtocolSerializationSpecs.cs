@@ -1,3 +1,4 @@
+using Liminal.Actors.Channels;
 using Liminal.Actors.Conversations;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Entities;
@@ -30,6 +31,12 @@ public sealed class ProtocolSerializationSpecs : LiminalTestKit
         new CommitOffset("c", "s", 3), new OffsetCommitted("c", "s", 3), new OffsetRejected("c", "s", 5, 3), new GetOffset("c", "s"),
         new CurrentOffset("c", "s", null), new CurrentOffset("c", "s", 7), new RecordProcessed("p", "e"), new ProcessedRecorded("p", "e"),
         new WasProcessed("p", "e"), new ProcessedStatus("p", "e", true), new OffsetRequestRejected("c", "offset -1 is negative"),
+        new CreateChannel(new ChannelDefinition("orders", true, "schema.json", 4)), new ChannelCreated("orders"), new ChannelRejected("orders", "exists"),
+        new Publish("orders", new MessageEnvelope([1, 2], "shop", new CausalContext("corr", "cause")), "key") { PartitionKey = "customer" },
+        new PublishAck("orders", 1, 7, true, 3, false, false, Receipt), new PublishRejected("orders", PublishFailure.SchemaMismatch, "#/orderId"),
+        new Delivery("orders", 0, 5, new MessageEnvelope([3], "shop")), new Delivery("pings", 0, null, new MessageEnvelope([4], "p")),
+        new ReplayCompleted("orders", 0, 9), new Subscribed("orders"), new Unsubscribed("orders"),
+        new Processed(4), FlushOffsets.Instance, new OffsetsFlushed(4),
     ];
 
     [Theory]

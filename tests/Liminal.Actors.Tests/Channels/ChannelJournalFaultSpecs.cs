@@ -64,4 +64,24 @@ public sealed class ChannelJournalFaultSpecs() : LiminalTestKit(TestJournalConfi
         await Journal.OnWrite.Pass();
         AwaitAssert(() => Assert.True(Ask<PublishAck>(bus.Channels, Keyed("k1")).InFlight), TimeSpan.FromSeconds(10));
     }
+
+    [Fact]
+    public async Task A_receipt_that_cannot_be_stored_after_delivery_still_acks_and_is_retried_until_stored()
+    {
+        var bus = StartBus();
+        var subscriber = CreateTestProbe();
+        Ask<Subscribed>(bus.Channels, new Subscribe("orders", subscriber.Ref));
+
+        await Journal.OnWrite.FailIf(write => write.Payload is KeyCompleted);
+        var ack = Ask<PublishAck>(bus.Channels, Keyed("k1"));
+        Assert.True(ack.Delivered);
+        subscriber.ExpectMsg<Delivery>();
+
+        await Journal.OnWrite.Pass();
+        // The key does not stay in flight: the retried receipt lands, and the key answers with it.
+        AwaitAssert(() => Assert.Equal(new DedupDecision.Completed(ack.Receipt!), Ask<KeyStatus>(bus.Dedup, new LookupKey("k1")).Decision),
+            TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(200));
+        Assert.True(Ask<PublishAck>(bus.Channels, Keyed("k1")).Duplicate);
+        subscriber.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
 }
