@@ -29,8 +29,11 @@ public sealed partial class ChannelRegistry : ReceiveActor
         foreach (var (definition, schema) in channels)
             StartRouter(definition, schema);
 
-        Receive<Publish>(publish => Route(publish.Channel, publish,
-            () => new PublishRejected(publish.Channel ?? string.Empty, PublishFailure.UnknownChannel, $"no channel named '{publish.Channel}'")));
+        Receive<Publish>(publish => Route(publish.Channel, publish, () =>
+        {
+            Metrics.LiminalMetrics.For(Context.System).PublishRejected();
+            return new PublishRejected(publish.Channel ?? string.Empty, PublishFailure.UnknownChannel, $"no channel named '{publish.Channel}'");
+        }));
         Receive<Subscribe>(subscribe => Route(subscribe.Channel, subscribe, () => Unknown(subscribe.Channel)));
         Receive<Unsubscribe>(unsubscribe => Route(unsubscribe.Channel, unsubscribe, () => Unknown(unsubscribe.Channel)));
         Receive<Replay>(replay => Route(replay.Channel, replay, () => Unknown(replay.Channel)));

@@ -80,22 +80,27 @@ internal sealed class ChannelRouter : EntityParent
         }
     }
 
+    private void Reject(PublishFailure reason, string detail)
+    {
+        Metrics.LiminalMetrics.For(Context.System).PublishRejected();
+        Sender.Tell(new PublishRejected(_definition.Name, reason, detail));
+    }
+
     private void OnPublish(Publish publish)
     {
         if (publish.Envelope?.Payload is null)
         {
-            Sender.Tell(new PublishRejected(_definition.Name, PublishFailure.SchemaMismatch, "envelope or payload missing"));
+            Reject(PublishFailure.SchemaMismatch, "envelope or payload missing");
             return;
         }
         if (_schema.Check(publish.Envelope.Payload) is { } problem)
         {
-            Sender.Tell(new PublishRejected(_definition.Name, PublishFailure.SchemaMismatch, problem));
+            Reject(PublishFailure.SchemaMismatch, problem);
             return;
         }
         if (publish.IdempotencyKey is not null && !DedupKeys.IsValid(publish.IdempotencyKey))
         {
-            Sender.Tell(new PublishRejected(_definition.Name, PublishFailure.InvalidKey,
-                $"an idempotency key must be 1 to {DedupKeys.MaxKeyBytes} UTF-8 bytes"));
+            Reject(PublishFailure.InvalidKey, $"an idempotency key must be 1 to {DedupKeys.MaxKeyBytes} UTF-8 bytes");
             return;
         }
 

@@ -24,6 +24,7 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
     private readonly IActorRef _dedup;
     private readonly IActorRef _publisher;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Metrics.LiminalMetrics _metrics = Metrics.LiminalMetrics.For(Context.System);
     private PublishAck? _ack;
     private int _receiptAttempts;
 
@@ -121,6 +122,7 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
         Receive<DedupRejected>(rejected =>
         {
             // The message is out: the publisher hears so now; the key must not stay in flight, so keep trying.
+            Count(_ack!);
             _publisher.Tell(_ack!);
             SetReceiveTimeout(null);
             Become(RetryingReceipt);
@@ -150,8 +152,25 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
 
     private void Finish(object reply)
     {
+        Count(reply);
         _publisher.Tell(reply);
         Context.Stop(Self);
+    }
+
+    private void Count(object reply)
+    {
+        switch (reply)
+        {
+            case PublishAck { Duplicate: true }:
+                _metrics.DuplicateSuppressed();
+                break;
+            case PublishAck ack:
+                _metrics.Published(ack.DeliveredCount);
+                break;
+            case PublishRejected:
+                _metrics.PublishRejected();
+                break;
+        }
     }
 
     private sealed class RetryReceipt : INoSerializationVerificationNeeded

@@ -11,6 +11,7 @@ namespace Liminal.Actors.Dedup;
 public sealed class DedupShard : GroupCommitActor<IDedupEvent>, IWithTimers
 {
     private readonly DedupShardSettings _settings;
+    private readonly DedupMetrics _metrics = new(Metrics.LiminalMetrics.For(Context.System));
     private DedupShardState _durable = DedupShardState.Empty;
     private DedupShardState _projected = DedupShardState.Empty;
 
@@ -68,9 +69,13 @@ public sealed class DedupShard : GroupCommitActor<IDedupEvent>, IWithTimers
     {
         var outcome = DedupShardState.Decide(_projected, command, _settings.Policy, NowMillis);
         if (outcome.Events.Count == 0)
+        {
             ReplyWhenDurable(replyTo, outcome.Reply, FailureFor(command));
-        else
-            Commit(outcome.Events, replyTo, outcome.Reply, FailureFor(command));
+            return;
+        }
+        Commit(outcome.Events, replyTo, outcome.Reply, FailureFor(command));
+        foreach (var @event in outcome.Events)
+            _metrics.Counted(@event);
     }
 
     private static object FailureFor(object command) => command switch
@@ -78,6 +83,23 @@ public sealed class DedupShard : GroupCommitActor<IDedupEvent>, IWithTimers
         IDedupKeyCommand keyed => new DedupRejected(keyed.Key, DedupRejection.PersistFailed) { Detail = "journal write failed" },
         _ => new SweepFailed("journal write failed"),
     };
+
+    /// <summary>Counts claims and expirations as they are decided (a failed write restarts the shard; counts are not rolled back).</summary>
+    private sealed class DedupMetrics(Metrics.LiminalMetrics metrics)
+    {
+        public void Counted(IDedupEvent @event)
+        {
+            switch (@event)
+            {
+                case KeyClaimed or KeyClaimedAndCompleted:
+                    metrics.Claimed();
+                    break;
+                case KeysExpired expired:
+                    metrics.Expired(expired.Keys.Length);
+                    break;
+            }
+        }
+    }
 
     private sealed class SweepTick : INoSerializationVerificationNeeded
     {

@@ -2,6 +2,7 @@ using System.Text;
 using Akka.Actor;
 using Liminal.Actors.Channels;
 using Liminal.Actors.Dedup;
+using Liminal.Actors.Metrics;
 using Liminal.Actors.Tests.TestSupport;
 
 namespace Liminal.Actors.Tests.Channels;
@@ -37,6 +38,22 @@ public sealed class ChannelSpecs : LiminalTestKit
         Assert.Equal(first.Receipt, duplicate.Receipt);
         Assert.Contains("\"sequenceNr\":1", Encoding.UTF8.GetString(first.Receipt!.Bytes));
         Assert.Equal(2, JournalRows("channel-orders-0"));
+    }
+
+    [Fact]
+    public void The_bus_counts_publishes_deliveries_suppressed_duplicates_rejections_and_claims()
+    {
+        var bus = StartBus();
+        Ask<Subscribed>(bus.Channels, new Subscribe("orders", CreateTestProbe().Ref));
+        Ask<Subscribed>(bus.Channels, new Subscribe("orders", CreateTestProbe().Ref));
+
+        Ask<PublishAck>(bus.Channels, new Publish("orders", Envelope("k1"), "k1"));
+        Ask<PublishAck>(bus.Channels, new Publish("orders", Envelope("k1"), "k1"));
+        Ask<PublishRejected>(bus.Channels, new Publish("orders", new MessageEnvelope("[]"u8.ToArray(), "shop")));
+        Ask<PublishRejected>(bus.Channels, new Publish("nowhere", Envelope("x")));
+
+        Assert.Equal(new LiminalMetricsSnapshot(Publishes: 1, Deliveries: 2, DuplicatesSuppressed: 1, PublishRejections: 2, Claims: 1, SweepExpirations: 0),
+            LiminalMetrics.For(Sys).Snapshot());
     }
 
     [Fact]
