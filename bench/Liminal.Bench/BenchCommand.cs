@@ -16,6 +16,8 @@ internal static class BenchCommand
                   conversations  steps recorded/s across many conversations, and replay time of a long conversation
                           with and without a snapshot
                           --conversations 1000  --steps 60000  --replay-events 100000
+                  publish keyed publishes/s and publish->delivery latency, durable channel, 3 subscribers
+                          --publishers 1000  --publishes 50000  --duplicates 0.1
                   journal the SQLite journal alone: open-loop PersistAsync, and closed-loop clients over 1, 8, 64 actors
                           --clients 1000  --events 100000  --db PATH
                 """);
@@ -30,6 +32,9 @@ internal static class BenchCommand
                 return 0;
             case "conversations":
                 await ConversationsBench.RunAsync(options);
+                return 0;
+            case "publish":
+                await PublishBench.RunAsync(options);
                 return 0;
             case "journal":
                 await JournalBench.RunAsync(options);
