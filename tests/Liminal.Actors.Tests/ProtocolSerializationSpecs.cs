@@ -36,7 +36,7 @@ public sealed class ProtocolSerializationSpecs : LiminalTestKit
         new PublishAck("orders", 1, 7, true, 3, false, false, Receipt), new PublishRejected("orders", PublishFailure.SchemaMismatch, "#/orderId"),
         new Delivery("orders", 0, 5, new MessageEnvelope([3], "shop")), new Delivery("pings", 0, null, new MessageEnvelope([4], "p")),
         new ReplayCompleted("orders", 0, 9), new Subscribed("orders"), new Unsubscribed("orders"),
-        new Processed(4), FlushOffsets.Instance, new OffsetsFlushed(4),
+        new Processed(4), FlushOffsets.Instance, new OffsetsFlushed(4), DeliveryAck.Instance, new DeliveriesDropped("orders", 0, 3, 7, 5),
     ];
 
     [Theory]

@@ -20,7 +20,8 @@ internal sealed class ChannelRouter : EntityParent
     private readonly ChannelDefinition _definition;
     private readonly ChannelSchema _schema;
     private readonly IActorRef _dedup;
-    private readonly List<IActorRef> _subscribers = [];
+    // Subscriber -> where its deliveries go: itself, or its outbox when it asked for a bound.
+    private readonly Dictionary<IActorRef, IActorRef> _subscribers = [];
 
     public ChannelRouter(ChannelDefinition definition, ChannelSchema schema, IActorRef dedup, EntityParentSettings parentSettings, TimeProvider clock)
         : base(new PartitionExtractor(), parentSettings, clock)
@@ -56,20 +57,22 @@ internal sealed class ChannelRouter : EntityParent
                 Sender.Tell(new ChannelRejected(_definition.Name, "subscriber missing"));
                 break;
             case Subscribe subscribe:
-                if (!_subscribers.Contains(subscribe.Subscriber))
+                if (!_subscribers.ContainsKey(subscribe.Subscriber))
                 {
-                    _subscribers.Add(subscribe.Subscriber);
+                    _subscribers[subscribe.Subscriber] = subscribe.MaxUnacknowledged is { } bound
+                        ? Context.ActorOf(SubscriberOutbox.Props(subscribe.Subscriber, bound, subscribe.BufferSize))
+                        : subscribe.Subscriber;
                     Context.Watch(subscribe.Subscriber);
                 }
                 Sender.Tell(new Subscribed(_definition.Name));
                 break;
             case Unsubscribe unsubscribe:
-                if (unsubscribe.Subscriber is not null && _subscribers.Remove(unsubscribe.Subscriber))
-                    Context.Unwatch(unsubscribe.Subscriber);
+                if (unsubscribe.Subscriber is not null)
+                    RemoveSubscriber(unsubscribe.Subscriber);
                 Sender.Tell(new Unsubscribed(_definition.Name));
                 break;
             case Terminated terminated:
-                _subscribers.Remove(terminated.ActorRef);
+                RemoveSubscriber(terminated.ActorRef);
                 break;
             case Replay replay:
                 OnReplay(replay);
@@ -78,6 +81,15 @@ internal sealed class ChannelRouter : EntityParent
                 Unhandled(message);
                 break;
         }
+    }
+
+    private void RemoveSubscriber(IActorRef subscriber)
+    {
+        if (!_subscribers.Remove(subscriber, out var target))
+            return;
+        Context.Unwatch(subscriber);
+        if (!target.Equals(subscriber))
+            Context.Stop(target);
     }
 
     private void Reject(PublishFailure reason, string detail)
@@ -105,7 +117,7 @@ internal sealed class ChannelRouter : EntityParent
         }
 
         var partition = publish.PartitionKey is null ? 0 : DedupKeys.ShardOf(publish.PartitionKey, _definition.Partitions);
-        Context.ActorOf(PublishSaga.Props(publish, partition, _definition.Durable, _subscribers.ToArray(), Self, _dedup, Sender));
+        Context.ActorOf(PublishSaga.Props(publish, partition, _definition.Durable, _subscribers.Values.ToArray(), Self, _dedup, Sender));
     }
 
     private void OnReplay(Replay replay)

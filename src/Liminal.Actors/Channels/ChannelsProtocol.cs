@@ -59,7 +59,28 @@ public enum PublishFailure
 /// <summary>A typed refusal of a publish; nothing was claimed or persisted for it (or the claim was released).</summary>
 public sealed record PublishRejected(string Channel, PublishFailure Reason, string Detail);
 
-public sealed record Subscribe(string Channel, IActorRef Subscriber);
+/// <summary>
+/// Subscribes an actor. By default every message is told to it at once. With <c>MaxUnacknowledged</c> set, the
+/// subscriber gets at most that many messages it has not yet answered with <see cref="DeliveryAck"/> (sent to the
+/// <c>Sender</c> of the <see cref="Delivery"/>); up to <c>BufferSize</c> more wait for it, and beyond that the
+/// oldest waiting ones are dropped and the subscriber is told which (<see cref="DeliveriesDropped"/>), so a durable
+/// channel's subscriber can replay them. A slow subscriber thus never stalls the others or grows memory unbounded.
+/// </summary>
+public sealed record Subscribe(string Channel, IActorRef Subscriber)
+{
+    public int? MaxUnacknowledged { get; init; }
+
+    public int BufferSize { get; init; } = 10_000;
+}
+
+/// <summary>A bounded subscriber has handled a delivery and can take the next.</summary>
+public sealed record DeliveryAck
+{
+    public static DeliveryAck Instance { get; } = new();
+}
+
+/// <summary>Messages a bounded subscriber fell too far behind to receive; replay them from the channel if needed.</summary>
+public sealed record DeliveriesDropped(string Channel, int Partition, long? FromSequenceNr, long? ToSequenceNr, int Count);
 
 public sealed record Subscribed(string Channel);
 

@@ -120,6 +120,32 @@ public sealed class ChannelSpecs : LiminalTestKit
     }
 
     [Fact]
+    public void A_slow_bounded_subscriber_never_stalls_the_others_and_is_told_what_it_missed()
+    {
+        var bus = StartBus();
+        var fast = CreateTestProbe();
+        var slow = CreateTestProbe();
+        Ask<Subscribed>(bus.Channels, new Subscribe("orders", fast.Ref));
+        Ask<Subscribed>(bus.Channels, new Subscribe("orders", slow.Ref) { MaxUnacknowledged = 2, BufferSize = 3 });
+
+        for (var i = 1; i <= 10; i++)
+            Ask<PublishAck>(bus.Channels, new Publish("orders", Envelope($"o{i}")));
+
+        Assert.Equal(Enumerable.Range(1, 10).Select(n => (long?)n), fast.ReceiveN(10).Cast<Delivery>().Select(d => d.SequenceNr));
+        Assert.Equal([1L, 2L], slow.ReceiveN(2).Cast<Delivery>().Select(d => d.SequenceNr!.Value));
+        var outbox = slow.LastSender;   // deliveries are acknowledged to their sender
+        slow.ExpectNoMsg(TimeSpan.FromMilliseconds(200));   // two unacknowledged: nothing more is sent
+
+        // 3..7 overflowed the buffer of 3 and were dropped; 8..10 waited.
+        outbox.Tell(DeliveryAck.Instance, slow.Ref);
+        Assert.Equal(new DeliveriesDropped("orders", 0, 3, 7, 5), slow.ExpectMsg<DeliveriesDropped>());
+        Assert.Equal(8, slow.ExpectMsg<Delivery>().SequenceNr);
+        outbox.Tell(DeliveryAck.Instance, slow.Ref);
+        outbox.Tell(DeliveryAck.Instance, slow.Ref);
+        Assert.Equal([9L, 10L], slow.ReceiveN(2).Cast<Delivery>().Select(d => d.SequenceNr!.Value));
+    }
+
+    [Fact]
     public void Channels_are_created_at_run_time_and_bad_definitions_are_rejected()
     {
         var bus = StartBus();
