@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Liminal.Actors.Entities;
 using Liminal.Actors.Persistence;
 
 namespace Liminal.Actors.Conversations;
@@ -41,41 +40,23 @@ public sealed class Conversation : GroupCommitActor<IConversationEvent>
     protected override void OnRecovered()
     {
         _projected = _durable.Copy();
-        Context.SetReceiveTimeout(_settings.IdleTimeout);
+        PassivateWhenIdle(_settings.IdleTimeout);
     }
 
     protected override void OnRequest(object message)
     {
-        switch (message)
+        if (message is not IConversationCommand command)
         {
-            case IConversationCommand command:
-                var now = _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
-                var outcome = ConversationState.Decide(_projected, _conversationId, command, _settings.Policy, now, ProjectedSequenceNr);
-                var failure = new ConversationRejected(_conversationId, ConversationState.MessageIdOf(command), ConversationRejections.PersistFailed)
-                {
-                    Detail = "journal write failed",
-                };
-                if (outcome.Events.Count == 0)
-                    ReplyWhenDurable(Sender, outcome.Reply, failure);
-                else
-                    Commit(outcome.Events, Sender, outcome.Reply, failure);
-                break;
-            case ReceiveTimeout:
-                Context.SetReceiveTimeout(null);
-                Context.Parent.Tell(new Passivate(StopConversation.Instance));
-                break;
-            case StopConversation:
-                StopWhenWritten();
-                break;
-            default:
-                Unhandled(message);
-                break;
+            Unhandled(message);
+            return;
         }
-    }
-
-    private sealed class StopConversation : INoSerializationVerificationNeeded
-    {
-        public static readonly StopConversation Instance = new();
+        var now = _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var outcome = ConversationState.Decide(_projected, _conversationId, command, _settings.Policy, now, ProjectedSequenceNr);
+        Carry(outcome.Events, Sender, outcome.Reply,
+            new ConversationRejected(_conversationId, ConversationState.MessageIdOf(command), ConversationRejections.PersistFailed)
+            {
+                Detail = "journal write failed",
+            });
     }
 }
 

@@ -68,12 +68,7 @@ public sealed class DedupShard : GroupCommitActor<IDedupEvent>, IWithTimers
     private void Handle(object command, IActorRef replyTo)
     {
         var outcome = DedupShardState.Decide(_projected, command, _settings.Policy, NowMillis);
-        if (outcome.Events.Count == 0)
-        {
-            ReplyWhenDurable(replyTo, outcome.Reply, FailureFor(command));
-            return;
-        }
-        Commit(outcome.Events, replyTo, outcome.Reply, FailureFor(command));
+        Carry(outcome.Events, replyTo, outcome.Reply, FailureFor(command));
         foreach (var @event in outcome.Events)
             _metrics.Counted(@event);
     }

@@ -41,37 +41,18 @@ public sealed class ConsumerOffsets : GroupCommitActor<IOffsetsEvent>
     protected override void OnRecovered()
     {
         _projected = _durable.Copy();
-        Context.SetReceiveTimeout(_idleTimeout);
+        PassivateWhenIdle(_idleTimeout);
     }
 
     protected override void OnRequest(object message)
     {
-        switch (message)
+        if (message is not IOffsetsCommand command)
         {
-            case IOffsetsCommand command:
-                var outcome = OffsetsState.Decide(_projected, command);
-                var failure = new OffsetRequestRejected(_owner, "journal write failed; nothing was recorded");
-                if (outcome.Events.Count == 0)
-                    ReplyWhenDurable(Sender, outcome.Reply, failure);
-                else
-                    Commit(outcome.Events, Sender, outcome.Reply, failure);
-                break;
-            case ReceiveTimeout:
-                Context.SetReceiveTimeout(null);
-                Context.Parent.Tell(new Passivate(StopOffsets.Instance));
-                break;
-            case StopOffsets:
-                StopWhenWritten();
-                break;
-            default:
-                Unhandled(message);
-                break;
+            Unhandled(message);
+            return;
         }
-    }
-
-    private sealed class StopOffsets : INoSerializationVerificationNeeded
-    {
-        public static readonly StopOffsets Instance = new();
+        var outcome = OffsetsState.Decide(_projected, command);
+        Carry(outcome.Events, Sender, outcome.Reply, new OffsetRequestRejected(_owner, "journal write failed; nothing was recorded"));
     }
 }
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using Liminal.Actors.Entities;
 
 namespace Liminal.Actors.Persistence;
 
@@ -84,10 +85,30 @@ public abstract class GroupCommitActor<TEvent> : UntypedPersistentActor where TE
                 break;
             case DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
                 break;
+            case ReceiveTimeout:
+                // Idle: ask the parent to passivate us; it buffers our messages until we have stopped.
+                Context.SetReceiveTimeout(null);
+                Context.Parent.Tell(new Passivate(StopPassivated.Instance));
+                break;
+            case StopPassivated:
+                StopWhenWritten();
+                break;
             default:
                 OnRequest(message);
                 break;
         }
+    }
+
+    /// <summary>Passivates (through the parent, see <see cref="Passivate"/>) after this long without a message.</summary>
+    protected void PassivateWhenIdle(TimeSpan idleTimeout) => Context.SetReceiveTimeout(idleTimeout);
+
+    /// <summary>Carries out a decision: persists its events and replies once durable, or replies once what it rests on is.</summary>
+    protected void Carry(IReadOnlyList<TEvent> events, IActorRef replyTo, object reply, object failure)
+    {
+        if (events.Count == 0)
+            ReplyWhenDurable(replyTo, reply, failure);
+        else
+            Commit(events, replyTo, reply, failure);
     }
 
     /// <summary>
@@ -108,7 +129,7 @@ public abstract class GroupCommitActor<TEvent> : UntypedPersistentActor where TE
         _batcher.ReplyWhenDurable(Self, replyTo, reply, failure);
 
     /// <summary>Stops the actor once nothing it decided is still being written (for passivation).</summary>
-    protected void StopWhenWritten()
+    private void StopWhenWritten()
     {
         if (_batcher.HasPendingWrites)
             _stopWhenWritten = true;
@@ -167,5 +188,10 @@ public abstract class GroupCommitActor<TEvent> : UntypedPersistentActor where TE
     {
         Log.Error(reason, "Recovery of {0} failed", PersistenceId);
         base.OnRecoveryFailure(reason, message);
+    }
+
+    private sealed class StopPassivated : INoSerializationVerificationNeeded
+    {
+        public static readonly StopPassivated Instance = new();
     }
 }

@@ -1,6 +1,4 @@
 using Akka.Actor;
-using Akka.Configuration;
-using Akka.Persistence.TestKit;
 using Liminal.Actors.Channels;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Tests.TestSupport;
@@ -8,16 +6,8 @@ using Liminal.Actors.Tests.TestSupport;
 namespace Liminal.Actors.Tests.Channels;
 
 /// <summary>Journal faults on the channel write, injected by Akka.Persistence.TestKit's journal.</summary>
-public sealed class ChannelJournalFaultSpecs() : LiminalTestKit(TestJournalConfig)
+public sealed class ChannelJournalFaultSpecs : FaultInjectionTestKit
 {
-    private static readonly Config TestJournalConfig = ConfigurationFactory.ParseString("""
-            akka.persistence.journal.plugin = "akka.persistence.journal.test"
-            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.test"
-            """)
-        .WithFallback(ConfigurationFactory.FromResource<TestJournal>("Akka.Persistence.TestKit.config.conf"));
-
-    private ITestJournal Journal => TestJournal.FromRef(Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null));
-
     private LiminalBus StartBus() =>
         LiminalBus.Start(Sys, DefaultSettings with
         {

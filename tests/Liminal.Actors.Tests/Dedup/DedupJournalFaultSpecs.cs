@@ -1,23 +1,13 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.Persistence;
-using Akka.Persistence.TestKit;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Tests.TestSupport;
 
 namespace Liminal.Actors.Tests.Dedup;
 
 /// <summary>Journal write failures, injected by Akka.Persistence.TestKit's fault-injecting journal.</summary>
-public sealed class DedupJournalFaultSpecs() : LiminalTestKit(TestJournalConfig)
+public sealed class DedupJournalFaultSpecs : FaultInjectionTestKit
 {
-    private static readonly Config TestJournalConfig = ConfigurationFactory.ParseString("""
-            akka.persistence.journal.plugin = "akka.persistence.journal.test"
-            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.test"
-            """)
-        .WithFallback(ConfigurationFactory.FromResource<TestJournal>("Akka.Persistence.TestKit.config.conf"));
-
-    private ITestJournal Journal => TestJournal.FromRef(Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null));
-
     [Fact]
     public async Task A_failed_write_answers_PersistFailed_and_the_same_key_is_claimable_once_the_fault_clears()
     {
