@@ -22,28 +22,28 @@ public abstract class LiminalTestKit : Akka.TestKit.Xunit2.TestKit
 
     protected LiminalTestKit() : this(TestDatabase.NewPath()) { }
 
-    private LiminalTestKit(string databasePath) : base(ConfigFor(databasePath))
+    private LiminalTestKit(string databasePath) : this(SqlJournalConfig.Sqlite(databasePath))
     {
         DatabasePath = databasePath;
     }
 
-    /// <summary>For fault-injection tests: the given journal configuration instead of SQLite.</summary>
-    protected LiminalTestKit(Config journalConfig)
-        : base(ConfigurationFactory.ParseString(TestHocon).WithFallback(journalConfig).WithFallback(LiminalSettings.DefaultConfig))
+    /// <summary>The given journal configuration instead of SQLite (fault injection, PostgreSQL).</summary>
+    protected LiminalTestKit(Config journalConfig) : base(WithTestDefaults(journalConfig))
     {
+        JournalConfig = journalConfig;
         DatabasePath = "";
     }
+
+    private Config JournalConfig { get; }
+
+    private static Config WithTestDefaults(Config journalConfig) =>
+        ConfigurationFactory.ParseString(TestHocon).WithFallback(journalConfig).WithFallback(LiminalSettings.DefaultConfig);
 
     protected string DatabasePath { get; }
 
     protected FakeTimeProvider Clock { get; } = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
 
     protected LiminalSettings DefaultSettings => new() { Clock = Clock };
-
-    public static Config ConfigFor(string databasePath) =>
-        ConfigurationFactory.ParseString(TestHocon)
-            .WithFallback(SqlJournalConfig.Sqlite(databasePath))
-            .WithFallback(LiminalSettings.DefaultConfig);
 
     /// <summary>Sends <paramref name="request"/> from <paramref name="from"/> (the test actor by default) and returns its reply.</summary>
     protected T Ask<T>(IActorRef target, object request, Akka.TestKit.TestProbe? from = null)
@@ -52,9 +52,9 @@ public abstract class LiminalTestKit : Akka.TestKit.Xunit2.TestKit
         return from is null ? ExpectMsg<T>() : from.ExpectMsg<T>();
     }
 
-    /// <summary>A second actor system on the same database file: what a restarted process sees.</summary>
+    /// <summary>A second actor system on the same database: what a restarted process sees.</summary>
     protected ActorSystem StartSystemOnSameDatabase() =>
-        ActorSystem.Create($"restarted-{Guid.NewGuid():N}", ConfigFor(DatabasePath));
+        ActorSystem.Create($"restarted-{Guid.NewGuid():N}", WithTestDefaults(JournalConfig));
 
     /// <summary>Events written to the journal for persistence ids starting with <paramref name="prefix"/>.</summary>
     protected long JournalRows(string prefix) =>
