@@ -54,20 +54,7 @@ public sealed class LiminalBus
     public static IActorRef StartChannels(ActorSystem system, LiminalSettings settings, IActorRef dedup)
     {
         EnsureReady(system, settings);
-        var problems = new List<string>();
-        var channels = new List<(ChannelDefinition, ChannelSchema)>();
-        foreach (var definition in settings.Channels)
-        {
-            var definitionProblems = ChannelRegistry.Problems(definition).ToList();
-            if (channels.Any(c => c.Item1.Name == definition.Name))
-                definitionProblems.Add($"channel '{definition.Name}' is defined twice");
-            var (schema, error) = ChannelSchema.LoadAsync(definition).GetAwaiter().GetResult();
-            if (error is not null)
-                definitionProblems.Add(error);
-            problems.AddRange(definitionProblems.Select(p => $"liminal.channels: {p}"));
-            if (definitionProblems.Count == 0)
-                channels.Add((definition, schema!));
-        }
+        var (channels, problems) = LoadChannels(settings);
         if (problems.Count > 0)
             throw new LiminalConfigurationException(problems);
         return system.ActorOf(ChannelRegistry.Props(channels, dedup, settings.Entities, settings.Clock), "liminal-channels");
@@ -96,6 +83,27 @@ public sealed class LiminalBus
         return system.ActorOf(
             OffsetsRegion.Props(settings.SnapshotEvery, settings.OffsetsIdleTimeout, settings.Entities, settings.Clock),
             "liminal-offsets");
+    }
+
+    /// <summary>The configured channels with their loaded schemas, and every problem with them (names, duplicates, schema files).</summary>
+    public static (IReadOnlyList<(ChannelDefinition Definition, ChannelSchema Schema)> Channels, IReadOnlyList<string> Problems) LoadChannels(
+        LiminalSettings settings)
+    {
+        var problems = new List<string>();
+        var channels = new List<(ChannelDefinition, ChannelSchema)>();
+        foreach (var definition in settings.Channels)
+        {
+            var definitionProblems = ChannelRegistry.Problems(definition).ToList();
+            if (channels.Any(c => c.Item1.Name == definition.Name))
+                definitionProblems.Add($"channel '{definition.Name}' is defined twice");
+            var (schema, error) = ChannelSchema.LoadAsync(definition).GetAwaiter().GetResult();
+            if (error is not null)
+                definitionProblems.Add(error);
+            problems.AddRange(definitionProblems.Select(p => $"liminal.channels: {p}"));
+            if (definitionProblems.Count == 0)
+                channels.Add((definition, schema!));
+        }
+        return (channels, problems);
     }
 
     private static void EnsureReady(ActorSystem system, LiminalSettings settings)

@@ -45,30 +45,51 @@ public sealed record LiminalSettings
     /// </summary>
     public static LiminalSettings FromConfig(Config config)
     {
+        var (settings, problems) = Read(config);
+        return problems.Count == 0 ? settings : throw new LiminalConfigurationException(problems);
+    }
+
+    /// <summary>Reads the settings as far as they are readable (defaults where not) and every problem found.</summary>
+    public static (LiminalSettings Settings, IReadOnlyList<string> Problems) Read(Config config)
+    {
         var liminal = config.WithFallback(DefaultConfig).GetConfig("liminal");
         var problems = new List<string>();
 
+        var defaults = new LiminalSettings();
+        T Read<T>(string key, Func<string, T> read, T fallback)
+        {
+            try
+            {
+                return read(key);
+            }
+            catch (Exception error) when (error is not OutOfMemoryException)
+            {
+                problems.Add($"liminal.{key}: '{liminal.GetValue(key)}' is not valid here ({error.Message})");
+                return fallback;
+            }
+        }
+
         var settings = new LiminalSettings
         {
-            DedupNamespace = liminal.GetString("dedup.namespace"),
-            DedupTtl = liminal.GetTimeSpan("dedup.ttl"),
-            DedupShards = liminal.GetInt("dedup.shards"),
-            DedupSweepInterval = liminal.GetTimeSpan("dedup.sweep-interval"),
-            DedupMaxKeysPerShard = liminal.GetInt("dedup.max-keys-per-shard"),
-            ConversationIdleTimeout = liminal.GetTimeSpan("conversations.idle-timeout"),
-            ConversationKeepOutputsOfFinished = liminal.GetInt("conversations.keep-outputs-of-finished"),
-            OffsetsIdleTimeout = liminal.GetTimeSpan("offsets.idle-timeout"),
-            SnapshotEvery = liminal.GetInt("snapshot-every"),
-            DrainTimeout = liminal.GetTimeSpan("drain-timeout"),
+            DedupNamespace = Read("dedup.namespace", k => liminal.GetString(k), defaults.DedupNamespace),
+            DedupTtl = Read("dedup.ttl", k => liminal.GetTimeSpan(k), defaults.DedupTtl),
+            DedupShards = Read("dedup.shards", k => liminal.GetInt(k), defaults.DedupShards),
+            DedupSweepInterval = Read("dedup.sweep-interval", k => liminal.GetTimeSpan(k), defaults.DedupSweepInterval),
+            DedupMaxKeysPerShard = Read("dedup.max-keys-per-shard", k => liminal.GetInt(k), defaults.DedupMaxKeysPerShard),
+            ConversationIdleTimeout = Read("conversations.idle-timeout", k => liminal.GetTimeSpan(k), defaults.ConversationIdleTimeout),
+            ConversationKeepOutputsOfFinished = Read("conversations.keep-outputs-of-finished", k => liminal.GetInt(k), defaults.ConversationKeepOutputsOfFinished),
+            OffsetsIdleTimeout = Read("offsets.idle-timeout", k => liminal.GetTimeSpan(k), defaults.OffsetsIdleTimeout),
+            SnapshotEvery = Read("snapshot-every", k => liminal.GetInt(k), defaults.SnapshotEvery),
+            DrainTimeout = Read("drain-timeout", k => liminal.GetTimeSpan(k), defaults.DrainTimeout),
             Entities = new EntityParentSettings(
-                liminal.GetTimeSpan("entities.min-backoff"),
-                liminal.GetTimeSpan("entities.max-backoff"),
-                liminal.GetInt("entities.buffer-size")),
+                Read("entities.min-backoff", k => liminal.GetTimeSpan(k), defaults.Entities.MinBackoff),
+                Read("entities.max-backoff", k => liminal.GetTimeSpan(k), defaults.Entities.MaxBackoff),
+                Read("entities.buffer-size", k => liminal.GetInt(k), defaults.Entities.BufferSize)),
             Channels = ReadChannels(liminal, problems),
         };
 
         problems.AddRange(settings.Validate());
-        return problems.Count == 0 ? settings : throw new LiminalConfigurationException(problems);
+        return (settings, problems);
     }
 
     /// <summary>Every problem with these settings, each naming its HOCON key; empty when valid.</summary>

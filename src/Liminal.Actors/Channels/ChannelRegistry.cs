@@ -38,6 +38,7 @@ public sealed partial class ChannelRegistry : ReceiveActor
         Receive<Unsubscribe>(unsubscribe => Route(unsubscribe.Channel, unsubscribe, () => Unknown(unsubscribe.Channel)));
         Receive<Replay>(replay => Route(replay.Channel, replay, () => Unknown(replay.Channel)));
         Receive<CreateChannel>(OnCreate);
+        Receive<GetChannels>(_ => Sender.Tell(new ChannelList(_routers.Keys.Order(StringComparer.Ordinal).ToArray())));
         Receive<SchemaLoaded>(OnSchemaLoaded);
     }
 

@@ -8,6 +8,19 @@ public sealed record CreateChannel(ChannelDefinition Definition);
 
 public sealed record ChannelCreated(string Channel);
 
+/// <summary>Asks the registry which channels exist.</summary>
+public sealed record GetChannels
+{
+    public static GetChannels Instance { get; } = new();
+}
+
+public sealed record ChannelList(string[] Names)
+{
+    public bool Equals(ChannelList? other) => other is not null && Names.SequenceEqual(other.Names);
+
+    public override int GetHashCode() => Names.Length;
+}
+
 /// <summary>A channel request was refused (duplicate or empty name, unreadable schema, partitions &lt; 1, unknown channel).</summary>
 public sealed record ChannelRejected(string Channel, string Reason);
 

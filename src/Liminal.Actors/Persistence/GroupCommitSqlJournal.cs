@@ -91,8 +91,11 @@ public sealed class GroupCommitSqlJournal(Akka.Configuration.Config journalConfi
         }
 
         var self = Self;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var metrics = Metrics.LiminalMetrics.For(Context.System);
         written.ContinueWith(task =>
         {
+            metrics.JournalWritten(System.Diagnostics.Stopwatch.GetElapsedTime(started));
             Distribute(batch, task);
             self.Tell(BatchWritten.Instance);
         }, TaskContinuationOptions.ExecuteSynchronously);

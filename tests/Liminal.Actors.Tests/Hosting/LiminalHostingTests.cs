@@ -18,7 +18,7 @@ public sealed class LiminalHostingTests
     [Fact]
     public async Task WithLiminal_registers_the_four_actors_and_the_dedup_key_space_answers_on_SQLite()
     {
-        var builder = Host.CreateApplicationBuilder();
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Services.AddAkka("hosting-test", akka => akka
             .AddHocon(SqlJournalConfig.Sqlite(TestDatabase.NewPath()), HoconAddMode.Append)
             .WithLiminal(new LiminalSettings { DedupShards = 4 }));
