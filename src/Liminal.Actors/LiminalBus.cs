@@ -1,4 +1,6 @@
+using Akka;
 using Akka.Actor;
+using Akka.Event;
 using Liminal.Actors.Channels;
 using Liminal.Actors.Conversations;
 using Liminal.Actors.Dedup;
@@ -48,6 +50,34 @@ public sealed class LiminalBus
     }
 
     /// <summary>
+    /// On shutdown (CoordinatedShutdown, e.g. SIGTERM), stops taking publishes and lets those in flight finish
+    /// within <c>drain-timeout</c> before the actors stop, so nothing acknowledged is lost.
+    /// </summary>
+    private static void DrainOnShutdown(ActorSystem system, IActorRef channels, TimeSpan drainTimeout)
+    {
+        // The phase's own timeout bounds the drain: configure it above drain-timeout (liminal.conf does for the default).
+        var phaseTimeout = system.Settings.Config.GetTimeSpan("akka.coordinated-shutdown.phases.service-unbind.timeout", TimeSpan.FromSeconds(5));
+        if (drainTimeout >= phaseTimeout)
+        {
+            system.Log.Warning("liminal.drain-timeout {0} is not below the service-unbind phase timeout {1}; draining for {2}",
+                drainTimeout, phaseTimeout, phaseTimeout - TimeSpan.FromMilliseconds(500));
+            drainTimeout = phaseTimeout - TimeSpan.FromMilliseconds(500);
+        }
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "liminal-drain-publishes", async () =>
+        {
+            try
+            {
+                await channels.Ask<Drained>(DrainPublishes.Instance, drainTimeout);
+            }
+            catch (AskTimeoutException)
+            {
+                system.Log.Warning("Publishes still in flight after the drain timeout of {0}; stopping anyway", drainTimeout);
+            }
+            return Done.Instance;
+        });
+    }
+
+    /// <summary>
     /// Starts the channel registry with the configured channels (what <c>WithChannels</c> registers). Every
     /// configured channel is checked first, its schema file loaded; all problems are reported at once.
     /// </summary>
@@ -57,7 +87,9 @@ public sealed class LiminalBus
         var (channels, problems) = LoadChannels(settings);
         if (problems.Count > 0)
             throw new LiminalConfigurationException(problems);
-        return system.ActorOf(ChannelRegistry.Props(channels, dedup, settings.Entities, settings.Clock), "liminal-channels");
+        var registry = system.ActorOf(ChannelRegistry.Props(channels, dedup, settings.Entities, settings.Clock), "liminal-channels");
+        DrainOnShutdown(system, registry, settings.DrainTimeout);
+        return registry;
     }
 
     /// <summary>Starts the dedup key space alone (what <c>WithDedupShards</c> registers).</summary>

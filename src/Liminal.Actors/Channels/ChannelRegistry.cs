@@ -19,6 +19,7 @@ public sealed partial class ChannelRegistry : ReceiveActor
     private readonly TimeProvider _clock;
     private readonly Dictionary<string, IActorRef> _routers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _creating = new(StringComparer.Ordinal);
+    private bool _draining;
 
     public ChannelRegistry(IReadOnlyList<(ChannelDefinition Definition, ChannelSchema Schema)> channels, IActorRef dedup,
         EntityParentSettings parentSettings, TimeProvider clock)
@@ -31,6 +32,8 @@ public sealed partial class ChannelRegistry : ReceiveActor
 
         Receive<Publish>(publish => Route(publish.Channel, publish, () =>
         {
+            if (_draining)
+                return new PublishRejected(publish.Channel ?? string.Empty, PublishFailure.ShuttingDown, "the bus is shutting down and takes no new publishes");
             Metrics.LiminalMetrics.For(Context.System).PublishRejected();
             return new PublishRejected(publish.Channel ?? string.Empty, PublishFailure.UnknownChannel, $"no channel named '{publish.Channel}'");
         }));
@@ -38,6 +41,19 @@ public sealed partial class ChannelRegistry : ReceiveActor
         Receive<Unsubscribe>(unsubscribe => Route(unsubscribe.Channel, unsubscribe, () => Unknown(unsubscribe.Channel)));
         Receive<Replay>(replay => Route(replay.Channel, replay, () => Unknown(replay.Channel)));
         Receive<CreateChannel>(OnCreate);
+        Receive<DrainPublishes>(_ =>
+        {
+            _draining = true;
+            var routers = _routers.Values.ToList();
+            if (routers.Count == 0)
+            {
+                Sender.Tell(Drained.Instance);
+                return;
+            }
+            var aggregator = Context.ActorOf(Akka.Actor.Props.Create(() => new DrainAggregator(Sender, routers.Count)));
+            foreach (var router in routers)
+                router.Tell(DrainPublishes.Instance, aggregator);
+        });
         Receive<GetChannels>(_ => Sender.Tell(new ChannelList(_routers.Keys.Order(StringComparer.Ordinal).ToArray())));
         Receive<SchemaLoaded>(OnSchemaLoaded);
     }
@@ -103,6 +119,22 @@ public sealed partial class ChannelRegistry : ReceiveActor
     private void StartRouter(ChannelDefinition definition, ChannelSchema schema) =>
         _routers[definition.Name] = Context.ActorOf(
             ChannelRouter.Props(definition, schema, _dedup, _parentSettings, _clock), Uri.EscapeDataString(definition.Name));
+
+    /// <summary>Answers the drain requester once every router has drained.</summary>
+    private sealed class DrainAggregator : ReceiveActor
+    {
+        public DrainAggregator(IActorRef requester, int routers)
+        {
+            var remaining = routers;
+            Receive<Drained>(_ =>
+            {
+                if (--remaining > 0)
+                    return;
+                requester.Tell(Drained.Instance);
+                Context.Stop(Self);
+            });
+        }
+    }
 
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]
     private static partial Regex NamePattern();

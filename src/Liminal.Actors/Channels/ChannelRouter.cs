@@ -22,6 +22,9 @@ internal sealed class ChannelRouter : EntityParent
     private readonly IActorRef _dedup;
     // Subscriber -> where its deliveries go: itself, or its outbox when it asked for a bound.
     private readonly Dictionary<IActorRef, IActorRef> _subscribers = [];
+    private readonly HashSet<IActorRef> _publishesInFlight = [];
+    private readonly List<IActorRef> _awaitingDrain = [];
+    private bool _draining;
 
     public ChannelRouter(ChannelDefinition definition, ChannelSchema schema, IActorRef dedup, EntityParentSettings parentSettings, TimeProvider clock)
         : base(new PartitionExtractor(), parentSettings, clock)
@@ -71,8 +74,16 @@ internal sealed class ChannelRouter : EntityParent
                     RemoveSubscriber(unsubscribe.Subscriber);
                 Sender.Tell(new Unsubscribed(_definition.Name));
                 break;
+            case Terminated terminated when _publishesInFlight.Remove(terminated.ActorRef):
+                ReplyIfDrained();
+                break;
             case Terminated terminated:
                 RemoveSubscriber(terminated.ActorRef);
+                break;
+            case DrainPublishes:
+                _draining = true;
+                _awaitingDrain.Add(Sender);
+                ReplyIfDrained();
                 break;
             case Replay replay:
                 OnReplay(replay);
@@ -98,8 +109,22 @@ internal sealed class ChannelRouter : EntityParent
         Sender.Tell(new PublishRejected(_definition.Name, reason, detail));
     }
 
+    private void ReplyIfDrained()
+    {
+        if (!_draining || _publishesInFlight.Count > 0)
+            return;
+        foreach (var requester in _awaitingDrain)
+            requester.Tell(Drained.Instance);
+        _awaitingDrain.Clear();
+    }
+
     private void OnPublish(Publish publish)
     {
+        if (_draining)
+        {
+            Reject(PublishFailure.ShuttingDown, "the bus is shutting down and takes no new publishes");
+            return;
+        }
         if (publish.Envelope?.Payload is null)
         {
             Reject(PublishFailure.SchemaMismatch, "envelope or payload missing");
@@ -117,7 +142,9 @@ internal sealed class ChannelRouter : EntityParent
         }
 
         var partition = publish.PartitionKey is null ? 0 : DedupKeys.ShardOf(publish.PartitionKey, _definition.Partitions);
-        Context.ActorOf(PublishSaga.Props(publish, partition, _definition.Durable, _subscribers.Values.ToArray(), Self, _dedup, Sender));
+        var saga = Context.ActorOf(PublishSaga.Props(publish, partition, _definition.Durable, _subscribers.Values.ToArray(), Self, _dedup, Sender));
+        Context.Watch(saga);
+        _publishesInFlight.Add(saga);
     }
 
     private void OnReplay(Replay replay)

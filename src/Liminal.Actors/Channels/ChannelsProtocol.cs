@@ -67,6 +67,19 @@ public enum PublishFailure
     PersistFailed,
     DeliveryFailed,
     Overloaded,
+    /// <summary>The bus is draining for shutdown and takes no new publishes.</summary>
+    ShuttingDown,
+}
+
+/// <summary>Stops taking publishes (they get <see cref="PublishFailure.ShuttingDown"/>); answered with <see cref="Drained"/> once every publish in flight has finished.</summary>
+public sealed record DrainPublishes
+{
+    public static DrainPublishes Instance { get; } = new();
+}
+
+public sealed record Drained
+{
+    public static Drained Instance { get; } = new();
 }
 
 /// <summary>A typed refusal of a publish; nothing was claimed or persisted for it (or the claim was released).</summary>
