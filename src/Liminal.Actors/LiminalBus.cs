@@ -32,6 +32,10 @@ public sealed class LiminalBus
     /// <summary>Consumer offsets and processing receipts.</summary>
     public IActorRef Offsets { get; }
 
+    /// <summary>A bus made of refs found elsewhere, e.g. a remote host's actors (see Liminal.Client).</summary>
+    public static LiminalBus Of(IActorRef dedup, IActorRef conversations, IActorRef channels, IActorRef offsets) =>
+        new(dedup, conversations, channels, offsets);
+
     /// <summary>The bus that <c>WithLiminal</c> registered in the Akka.Hosting <c>ActorRegistry</c>.</summary>
     public static LiminalBus FromRegistry(Akka.Hosting.ActorRegistry registry) =>
         new(registry.Get<Hosting.LiminalDedup>(),

@@ -18,9 +18,11 @@ public static class HealthEndpoints
     public static void MapHealthEndpoints(this WebApplication app)
     {
         app.MapGet("/health", () => Results.Text("ok\n"));
-        app.MapGet("/ready", async (HostConfiguration configuration, ActorRegistry registry) =>
+        app.MapGet("/ready", async (HostConfiguration configuration, ActorRegistry registry, ActorSystem system) =>
         {
             var unmet = await UnmetReadinessAsync(configuration, registry);
+            if (((ExtendedActorSystem)system).Provider.DefaultAddress.Port is null)
+                unmet.Add("remote endpoint not bound");
             return unmet.Count == 0
                 ? Results.Text("ready\n")
                 : Results.Text("not ready:\n" + string.Concat(unmet.Select(u => $"  - {u}\n")), statusCode: StatusCodes.Status503ServiceUnavailable);

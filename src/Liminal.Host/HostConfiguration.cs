@@ -25,6 +25,8 @@ public sealed record HostConfiguration(
     string SqlitePath,
     string PostgreSqlConnectionString,
     int HealthPort,
+    string RemoteHostname,
+    int RemotePort,
     IReadOnlyList<string> Problems)
 {
     public static HostConfiguration Load(string[] args, IDictionary environment)
@@ -33,9 +35,11 @@ public sealed record HostConfiguration(
         var config = Layered(
             EnvironmentOverrides(environment),
             ConfigFile(args, problems),
+            ReadFile(Path.Combine(AppContext.BaseDirectory, "hocon", "host.conf"), problems),
             ReadFile(Path.Combine(AppContext.BaseDirectory, "hocon", "liminal.conf"), problems));
 
-        var (settings, settingsProblems) = LiminalSettings.Read(config);
+        var (read, settingsProblems) = LiminalSettings.Read(config);
+        var settings = read with { Channels = read.Channels.Select(WithSchemaFound).ToList() };
         problems.AddRange(settingsProblems);
         problems.AddRange(LiminalBus.LoadChannels(settings).Problems);
 
@@ -56,8 +60,23 @@ public sealed record HostConfiguration(
             problems.Add("liminal.journal.sqlite-path: required when liminal.journal.kind = sqlite");
 
         var healthPort = ReadPort(config, "liminal.host.health-port", problems);
+        var remotePort = ReadPort(config, "liminal.host.remote.port", problems);
+        var remoteHostname = config.GetString("liminal.host.remote.hostname", "127.0.0.1");
+        if (string.IsNullOrWhiteSpace(remoteHostname))
+            problems.Add("liminal.host.remote.hostname: required");
+        if (healthPort != 0 && healthPort == remotePort)
+            problems.Add($"liminal.host.remote.port: {remotePort} is also the health port");
         return new HostConfiguration(config, settings, kind ?? JournalKind.Sqlite, Path.GetFullPath(sqlitePath), connectionString,
-            healthPort, problems);
+            healthPort, remoteHostname, remotePort, problems);
+    }
+
+    /// <summary>A relative schema path not found from the working directory is looked up beside the host binary.</summary>
+    private static Liminal.Actors.Channels.ChannelDefinition WithSchemaFound(Liminal.Actors.Channels.ChannelDefinition channel)
+    {
+        if (channel.SchemaPath is not { } path || Path.IsPathRooted(path) || File.Exists(path))
+            return channel;
+        var besideBinary = Path.Combine(AppContext.BaseDirectory, path);
+        return File.Exists(besideBinary) ? channel with { SchemaPath = besideBinary } : channel;
     }
 
     /// <summary>The Akka.Persistence HOCON for the configured journal.</summary>

@@ -1,5 +1,6 @@
 using Akka.Event;
 using Akka.Hosting;
+using Akka.Remote.Hosting;
 using Liminal.Actors;
 using Liminal.Actors.Hosting;
 using Liminal.Actors.Persistence;
@@ -22,6 +23,7 @@ public static class LiminalHost
         builder.Services.AddAkka("liminal", akka => akka
             .AddHocon(configuration.Config, HoconAddMode.Prepend)
             .AddHocon(configuration.JournalConfig(), HoconAddMode.Append)
+            .WithRemoting(configuration.RemoteHostname, configuration.RemotePort)
             .WithLiminal(configuration.Settings)
             .AddStartup((system, _) =>
             {
@@ -33,6 +35,7 @@ public static class LiminalHost
                 log.Info("Channels: {0}", settings.Channels.Count == 0
                     ? "(none)"
                     : string.Join(", ", settings.Channels.Select(c => $"{c.Name} ({(c.Durable ? "durable" : "ephemeral")}, {c.Partitions} partition(s))")));
+                log.Info("Remote clients reach the bus at akka.tcp://{0}@{1}:{2}", system.Name, configuration.RemoteHostname, configuration.RemotePort);
                 log.Info("Health, readiness and metrics on http://0.0.0.0:{0}/health, /ready, /metrics", configuration.HealthPort);
             }));
 

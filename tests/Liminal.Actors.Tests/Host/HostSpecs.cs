@@ -13,7 +13,7 @@ namespace Liminal.Actors.Tests.Host;
 /// <summary>The standalone host: configuration validation and the HTTP endpoint.</summary>
 public sealed class HostSpecs
 {
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -51,6 +51,7 @@ public sealed class HostSpecs
         {
             ["LIMINAL__JOURNAL__SQLITE_PATH"] = TestDatabase.NewPath(),
             ["LIMINAL__HOST__HEALTH_PORT"] = port.ToString(),
+            ["LIMINAL__HOST__REMOTE__PORT"] = FreePort().ToString(),
             ["LIMINAL__DEDUP__SHARDS"] = "4",
         });
         Assert.Empty(configuration.Problems);
@@ -63,10 +64,11 @@ public sealed class HostSpecs
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/ready")).StatusCode);
             Assert.Contains("liminal_publishes_total 0", await http.GetStringAsync("/metrics"));
 
+            // The host starts with the sample channels of hocon/host.conf.
             var bus = LiminalBus.FromRegistry(app.Services.GetRequiredService<ActorRegistry>());
-            await bus.Channels.Ask<ChannelCreated>(new CreateChannel(new ChannelDefinition("orders", Durable: true)), TimeSpan.FromSeconds(10));
-            await bus.Channels.Ask<PublishAck>(new Publish("orders", new MessageEnvelope("{}"u8.ToArray(), "test"), "k1"), TimeSpan.FromSeconds(10));
-            await bus.Channels.Ask<PublishAck>(new Publish("orders", new MessageEnvelope("{}"u8.ToArray(), "test"), "k1"), TimeSpan.FromSeconds(10));
+            var order = new MessageEnvelope(System.Text.Encoding.UTF8.GetBytes("{\"orderId\":\"1\",\"amount\":5}"), "test");
+            await bus.Channels.Ask<PublishAck>(new Publish("orders", order, "k1"), TimeSpan.FromSeconds(10));
+            await bus.Channels.Ask<PublishAck>(new Publish("orders", order, "k1"), TimeSpan.FromSeconds(10));
 
             var metrics = await http.GetStringAsync("/metrics");
             Assert.Contains("liminal_publishes_total 1", metrics);
@@ -89,6 +91,7 @@ public sealed class HostSpecs
         {
             ["LIMINAL__JOURNAL__SQLITE_PATH"] = databasePath,
             ["LIMINAL__HOST__HEALTH_PORT"] = port.ToString(),
+            ["LIMINAL__HOST__REMOTE__PORT"] = FreePort().ToString(),
             ["LIMINAL__DEDUP__SHARDS"] = "2",
         });
         await using var app = LiminalHost.Build(configuration, []);
@@ -97,7 +100,9 @@ public sealed class HostSpecs
         try
         {
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/ready")).StatusCode);
+            // The database file is gone and a directory stands in its way: no connection can open or create it.
             File.Move(databasePath, databasePath + ".moved");
+            Directory.CreateDirectory(databasePath);
 
             var response = await http.GetAsync("/ready");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
