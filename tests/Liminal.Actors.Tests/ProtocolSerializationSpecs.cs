@@ -14,7 +14,8 @@ public sealed class ProtocolSerializationSpecs : LiminalTestKit
 
     public static TheoryData<object> Messages() =>
     [
-        new ClaimOrGet("k"), new LookupKey("k"), new KeyStatus("k", null), new KeyStatus("k", new DedupDecision.Claimed()),
+        new ClaimOrGet("k"), new ClaimOrGet("k") { Owner = "bus-1" }, new TakeOverClaim("k", "bus-0", "bus-1"),
+        new DedupDecision.InFlight(3) { Owner = "bus-0" }, new LookupKey("k"), new KeyStatus("k", null), new KeyStatus("k", new DedupDecision.Claimed()),
         new KeyStatus("k", new DedupDecision.InFlight(42)), new KeyStatus("k", new DedupDecision.Completed(Receipt)),
         new DedupDecision.Claimed(), new DedupDecision.InFlight(7), new DedupDecision.Completed(Receipt),
         new CompleteReceipt("k", Receipt), new ReceiptStored("k"), new DedupRejected("k", DedupRejection.ReceiptMismatch),

@@ -1,11 +1,23 @@
 using Akka.Actor;
+using Akka.Event;
 using Akka.Persistence;
+using Akka.Streams;
 using Liminal.Actors.Persistence;
 
 namespace Liminal.Actors.Channels;
 
 /// <summary>Appends a message to a durable partition and hands it to the given subscribers once durable.</summary>
-public sealed record AppendToPartition(MessageEnvelope Envelope, IActorRef[] Subscribers) : INoSerializationVerificationNeeded;
+public sealed record AppendToPartition(MessageEnvelope Envelope, IActorRef[] Subscribers, string? IdempotencyKey = null)
+    : INoSerializationVerificationNeeded;
+
+/// <summary>Asks whether a message with this idempotency key was stored before this partition last started.</summary>
+public sealed record FindStoredKey(string Key) : INoSerializationVerificationNeeded;
+
+/// <summary><c>SequenceNr</c> is null when no such message was stored.</summary>
+public sealed record StoredKey(string Key, long? SequenceNr) : INoSerializationVerificationNeeded;
+
+/// <summary>The partition could not read its log to tell.</summary>
+public sealed record StoredKeyUnknown(string Key) : INoSerializationVerificationNeeded;
 
 /// <summary>The message is durable at <c>SequenceNr</c> and was handed to <c>DeliveredCount</c> subscribers.</summary>
 public sealed record PartitionAppended(long SequenceNr, int DeliveredCount) : INoSerializationVerificationNeeded;
@@ -23,6 +35,13 @@ public sealed class ChannelPartition : GroupCommitActor<MessageAppended>
     private readonly string _channel;
     private readonly int _partition;
     private readonly Queue<(IActorRef[] Subscribers, MessageEnvelope Envelope)> _awaitingFanOut = new();
+    // Keys of the messages stored before this incarnation started, read from the log's tail on first need.
+    private Dictionary<string, long>? _tailKeys;
+    private readonly List<(IActorRef ReplyTo, string Key)> _awaitingTail = [];
+    private long _highestAtStart;
+
+    /// <summary>How far back from its last message a partition looks for the message of a key claimed by a dead process.</summary>
+    public const long OrphanScanWindow = 100_000;
 
     public ChannelPartition(string channel, int partition)
     {
@@ -49,20 +68,68 @@ public sealed class ChannelPartition : GroupCommitActor<MessageAppended>
 
     protected override object DurableSnapshot() => throw new NotSupportedException("channel partitions keep no snapshot");
 
-    protected override void OnRecovered() { }
+    protected override void OnRecovered() => _highestAtStart = LastSequenceNr;
 
     protected override void OnRequest(object message)
     {
-        if (message is not AppendToPartition append)
+        switch (message)
         {
-            Unhandled(message);
-            return;
+            case FindStoredKey find:
+                FindKey(find.Key, Sender);
+                return;
+            case TailIndexed { Error: { } error }:
+                // Unknown whether the dead process stored them: keep those keys in flight (until their TTL) rather
+                // than risk delivering a message twice; a later publish of them tries again.
+                Log.Error(error, "Reading the tail of {0} failed", PersistenceId);
+                foreach (var (replyTo, key) in _awaitingTail)
+                    replyTo.Tell(new StoredKeyUnknown(key));
+                _awaitingTail.Clear();
+                return;
+            case TailIndexed indexed:
+                _tailKeys = indexed.Keys;
+                foreach (var (replyTo, key) in _awaitingTail)
+                    FindKey(key, replyTo);
+                _awaitingTail.Clear();
+                return;
+            case not AppendToPartition:
+                Unhandled(message);
+                return;
         }
+        var append = (AppendToPartition)message;
         _awaitingFanOut.Enqueue((append.Subscribers, append.Envelope));
-        Commit([MessageAppended.From(append.Envelope)], Sender,
+        Commit([MessageAppended.From(append.Envelope, append.IdempotencyKey)], Sender,
             new PartitionAppended(ProjectedSequenceNr + 1, append.Subscribers.Length),
             new PartitionAppendFailed("journal write failed"));
     }
+
+    /// <summary>
+    /// A key claimed by a process that died may or may not have its message here; such messages can only be
+    /// among those stored before this incarnation, near the end of the log, so only that tail is read (once).
+    /// </summary>
+    private void FindKey(string key, IActorRef replyTo)
+    {
+        if (_tailKeys is not null)
+        {
+            replyTo.Tell(new StoredKey(key, _tailKeys.TryGetValue(key, out var sequenceNr) ? sequenceNr : null));
+            return;
+        }
+        _awaitingTail.Add((replyTo, key));
+        if (_awaitingTail.Count > 1)
+            return;
+        var journal = Akka.Persistence.Query.PersistenceQuery.Get(Context.System)
+            .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier);
+        var keys = new Dictionary<string, long>(StringComparer.Ordinal);
+        // The stream touches only its own dictionary; the result comes back to the actor as a message.
+        journal.CurrentEventsByPersistenceId(PersistenceId, Math.Max(1, _highestAtStart - OrphanScanWindow), _highestAtStart)
+            .RunForeach(envelope =>
+            {
+                if (envelope.Event is MessageAppended { IdempotencyKey: { } stored })
+                    keys[stored] = envelope.SequenceNr;
+            }, Context.System.Materializer())
+            .PipeTo(Self, success: () => new TailIndexed(keys, null), failure: error => new TailIndexed(keys, error));
+    }
+
+    private sealed record TailIndexed(Dictionary<string, long> Keys, Exception? Error) : INoSerializationVerificationNeeded;
 
     protected override void OnEventDurable(MessageAppended @event)
     {

@@ -20,6 +20,8 @@ public sealed partial class ChannelRegistry : ReceiveActor
     private readonly Dictionary<string, IActorRef> _routers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _creating = new(StringComparer.Ordinal);
     private bool _draining;
+    // Identifies this run of the bus in the claims its publishes make, so claims left by a run that died are recognised.
+    private readonly string _incarnation = Guid.NewGuid().ToString("N");
 
     public ChannelRegistry(IReadOnlyList<(ChannelDefinition Definition, ChannelSchema Schema)> channels, IActorRef dedup,
         EntityParentSettings parentSettings, TimeProvider clock)
@@ -118,7 +120,7 @@ public sealed partial class ChannelRegistry : ReceiveActor
 
     private void StartRouter(ChannelDefinition definition, ChannelSchema schema) =>
         _routers[definition.Name] = Context.ActorOf(
-            ChannelRouter.Props(definition, schema, _dedup, _parentSettings, _clock), Uri.EscapeDataString(definition.Name));
+            ChannelRouter.Props(definition, schema, _dedup, _parentSettings, _clock, _incarnation), Uri.EscapeDataString(definition.Name));
 
     /// <summary>Answers the drain requester once every router has drained.</summary>
     private sealed class DrainAggregator : ReceiveActor

@@ -26,16 +26,21 @@ internal sealed class ChannelRouter : EntityParent
     private readonly List<IActorRef> _awaitingDrain = [];
     private bool _draining;
 
-    public ChannelRouter(ChannelDefinition definition, ChannelSchema schema, IActorRef dedup, EntityParentSettings parentSettings, TimeProvider clock)
+    private readonly string _incarnation;
+
+    public ChannelRouter(ChannelDefinition definition, ChannelSchema schema, IActorRef dedup, EntityParentSettings parentSettings, TimeProvider clock,
+        string incarnation)
         : base(new PartitionExtractor(), parentSettings, clock)
     {
+        _incarnation = incarnation;
         _definition = definition;
         _schema = schema;
         _dedup = dedup;
     }
 
-    public static Props Props(ChannelDefinition definition, ChannelSchema schema, IActorRef dedup, EntityParentSettings parentSettings, TimeProvider clock) =>
-        Akka.Actor.Props.Create(() => new ChannelRouter(definition, schema, dedup, parentSettings, clock));
+    public static Props Props(ChannelDefinition definition, ChannelSchema schema, IActorRef dedup, EntityParentSettings parentSettings, TimeProvider clock,
+        string incarnation) =>
+        Akka.Actor.Props.Create(() => new ChannelRouter(definition, schema, dedup, parentSettings, clock, incarnation));
 
     protected override void PreStart()
     {
@@ -47,7 +52,7 @@ internal sealed class ChannelRouter : EntityParent
     protected override Props EntityProps(string entityId) => ChannelPartition.Props(_definition.Name, int.Parse(entityId));
 
     protected override object? Overloaded(object message) =>
-        message is AppendToPartition ? new PublishRejected(_definition.Name, PublishFailure.Overloaded, "partition restarting; retry later") : null;
+        message is AppendToPartition or FindStoredKey ? new PublishRejected(_definition.Name, PublishFailure.Overloaded, "partition restarting; retry later") : null;
 
     protected override void OnNonEntityMessage(object message)
     {
@@ -142,7 +147,7 @@ internal sealed class ChannelRouter : EntityParent
         }
 
         var partition = publish.PartitionKey is null ? 0 : DedupKeys.ShardOf(publish.PartitionKey, _definition.Partitions);
-        var saga = Context.ActorOf(PublishSaga.Props(publish, partition, _definition.Durable, _subscribers.Values.ToArray(), Self, _dedup, Sender));
+        var saga = Context.ActorOf(PublishSaga.Props(publish, partition, _definition.Durable, _subscribers.Values.ToArray(), Self, _dedup, Sender, _incarnation));
         Context.Watch(saga);
         _publishesInFlight.Add(saga);
     }

@@ -28,8 +28,12 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
     private PublishAck? _ack;
     private int _receiptAttempts;
 
-    public PublishSaga(Publish publish, int partition, bool durable, IActorRef[] subscribers, IActorRef router, IActorRef dedup, IActorRef publisher)
+    private readonly string _incarnation;
+
+    public PublishSaga(Publish publish, int partition, bool durable, IActorRef[] subscribers, IActorRef router, IActorRef dedup, IActorRef publisher,
+        string incarnation)
     {
+        _incarnation = incarnation;
         _publish = publish;
         _partition = partition;
         _durable = durable;
@@ -42,8 +46,9 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(Publish publish, int partition, bool durable, IActorRef[] subscribers, IActorRef router, IActorRef dedup, IActorRef publisher) =>
-        Akka.Actor.Props.Create(() => new PublishSaga(publish, partition, durable, subscribers, router, dedup, publisher));
+    public static Props Props(Publish publish, int partition, bool durable, IActorRef[] subscribers, IActorRef router, IActorRef dedup, IActorRef publisher,
+        string incarnation) =>
+        Akka.Actor.Props.Create(() => new PublishSaga(publish, partition, durable, subscribers, router, dedup, publisher, incarnation));
 
     private string Channel => _publish.Channel;
 
@@ -51,7 +56,7 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
     {
         SetReceiveTimeout(TimeSpan.FromSeconds(30));
         if (_publish.IdempotencyKey is { } key)
-            _dedup.Tell(new ClaimOrGet(key));
+            _dedup.Tell(new ClaimOrGet(key) { Owner = _incarnation });
         else
             Append();
     }
@@ -61,13 +66,54 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
         Receive<DedupDecision.Claimed>(_ => Append());
         Receive<DedupDecision.Completed>(completed => Finish(
             new PublishAck(Channel, _partition, null, false, 0, Duplicate: true, InFlight: false, completed.Receipt)));
-        Receive<DedupDecision.InFlight>(_ => Finish(
-            new PublishAck(Channel, _partition, null, false, 0, Duplicate: true, InFlight: true, null)));
+        Receive<DedupDecision.InFlight>(inFlight =>
+        {
+            if (inFlight.Owner is { } owner && owner != _incarnation)
+                ResolveOrphan(owner);
+            else
+                Finish(new PublishAck(Channel, _partition, null, false, 0, Duplicate: true, InFlight: true, null));
+        });
         Receive<DedupRejected>(rejected => Finish(new PublishRejected(Channel,
             rejected.Reason == DedupRejection.InvalidKey ? PublishFailure.InvalidKey : PublishFailure.Overloaded,
             $"idempotency key not claimed: {rejected.Reason} {rejected.Detail}".Trim())));
         Receive<ReceiveTimeout>(_ => Finish(new PublishRejected(Channel, PublishFailure.Overloaded, "timed out claiming the idempotency key")));
     }
+
+    /// <summary>
+    /// The key was claimed by a bus that died before completing it. If its message was stored, complete the key with
+    /// that message's receipt (a duplicate, not delivered again); if not, take the claim over and publish.
+    /// </summary>
+    private void ResolveOrphan(string deadOwner)
+    {
+        var key = _publish.IdempotencyKey!;
+        if (!_durable)
+        {
+            _dedup.Tell(new TakeOverClaim(key, deadOwner, _incarnation));
+            return;
+        }
+        Become(() =>
+        {
+            Receive<StoredKey>(stored =>
+            {
+                if (stored.SequenceNr is not { } sequenceNr)
+                {
+                    Become(Claiming);
+                    _dedup.Tell(new TakeOverClaim(key, deadOwner, _incarnation));
+                    return;
+                }
+                var receipt = ReceiptFor(sequenceNr);
+                _ack = new PublishAck(Channel, _partition, sequenceNr, false, 0, Duplicate: true, InFlight: false, receipt);
+                Become(Completing);
+                _dedup.Tell(new CompleteReceipt(key, receipt));
+            });
+            Receive<StoredKeyUnknown>(_ => Finish(new PublishAck(Channel, _partition, null, false, 0, Duplicate: true, InFlight: true, null)));
+            Receive<ReceiveTimeout>(_ => Finish(new PublishRejected(Channel, PublishFailure.Overloaded, "timed out resolving a key left by a stopped bus")));
+        });
+        _router.Tell(new ToPartition(_partition, new FindStoredKey(key)));
+    }
+
+    private ProcessingReceipt ReceiptFor(long? sequenceNr) =>
+        new(JsonSerializer.SerializeToUtf8Bytes(new { channel = Channel, partition = _partition, sequenceNr }));
 
     private void Append()
     {
@@ -82,7 +128,7 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
         }
 
         Become(Appending);
-        _router.Tell(new ToPartition(_partition, new AppendToPartition(_publish.Envelope, _subscribers)));
+        _router.Tell(new ToPartition(_partition, new AppendToPartition(_publish.Envelope, _subscribers, _publish.IdempotencyKey)));
     }
 
     private void Appending()
@@ -110,7 +156,7 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
             return;
         }
 
-        var receipt = new ProcessingReceipt(JsonSerializer.SerializeToUtf8Bytes(new { channel = Channel, partition = _partition, sequenceNr }));
+        var receipt = ReceiptFor(sequenceNr);
         _ack = new PublishAck(Channel, _partition, sequenceNr, deliveredCount > 0, deliveredCount, false, false, receipt);
         Become(Completing);
         _dedup.Tell(new CompleteReceipt(key, receipt));

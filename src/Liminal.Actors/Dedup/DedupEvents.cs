@@ -6,7 +6,11 @@ namespace Liminal.Actors.Dedup;
 public interface IDedupEvent : ILiminalEvent;
 
 /// <summary>An absent key was claimed at <c>ClaimedAtMillis</c>.</summary>
-public sealed record KeyClaimed(string Key, long ClaimedAtMillis) : IDedupEvent;
+public sealed record KeyClaimed(string Key, long ClaimedAtMillis) : IDedupEvent
+{
+    /// <summary>Who claimed it (e.g. a bus incarnation), so a claim left by a dead process can be recognised.</summary>
+    public string? Owner { get; init; }
+}
 
 /// <summary>An in-flight key was completed with its receipt; the completion time anchors its TTL.</summary>
 public sealed record KeyCompleted(string Key, byte[] Receipt, long CompletedAtMillis) : IDedupEvent;
@@ -24,7 +28,10 @@ public sealed record KeysExpired(string[] Keys, long AtMillis) : IDedupEvent;
 public sealed record KeysEvicted(string[] Keys) : IDedupEvent;
 
 /// <summary>One entry of a shard snapshot.</summary>
-public sealed record DedupSnapshotEntry(string Key, long AnchorMillis, byte[]? Receipt);
+public sealed record DedupSnapshotEntry(string Key, long AnchorMillis, byte[]? Receipt)
+{
+    public string? Owner { get; init; }
+}
 
 /// <summary>The whole state of a shard, saved every <c>snapshot-every</c> events.</summary>
 public sealed record DedupShardSnapshot(DedupSnapshotEntry[] Entries) : ILiminalSnapshot;

@@ -25,7 +25,11 @@ public abstract record DedupDecision
     public sealed record Claimed : DedupDecision;
 
     /// <summary>Someone else claimed the key and has not completed it yet.</summary>
-    public sealed record InFlight(long ClaimedAtMillis) : DedupDecision;
+    public sealed record InFlight(long ClaimedAtMillis) : DedupDecision
+    {
+        /// <summary>The claimer's owner id, when it gave one.</summary>
+        public string? Owner { get; init; }
+    }
 
     /// <summary>The key was processed; the stored receipt answers the duplicate.</summary>
     public sealed record Completed(ProcessingReceipt Receipt) : DedupDecision;
@@ -53,7 +57,17 @@ public interface IDedupKeyCommand
 }
 
 /// <summary>Claims an absent key, or reports who holds it.</summary>
-public sealed record ClaimOrGet(string Key) : IDedupKeyCommand;
+public sealed record ClaimOrGet(string Key) : IDedupKeyCommand
+{
+    /// <summary>Optional id of the claimer (the channel publish path gives its bus incarnation).</summary>
+    public string? Owner { get; init; }
+}
+
+/// <summary>
+/// Takes over an in-flight claim left by <c>FromOwner</c> (a process that died): answers <c>Claimed</c> if the key
+/// is still in flight for that owner, else the key's current decision.
+/// </summary>
+public sealed record TakeOverClaim(string Key, string FromOwner, string ToOwner) : IDedupKeyCommand;
 
 /// <summary>Read-only look at a key.</summary>
 public sealed record LookupKey(string Key) : IDedupKeyCommand;

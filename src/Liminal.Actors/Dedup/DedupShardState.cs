@@ -1,12 +1,12 @@
 namespace Liminal.Actors.Dedup;
 
 /// <summary>One key's entry: in flight (no receipt, anchored at the claim) or completed (anchored at completion).</summary>
-public sealed record DedupEntry(string Key, long AnchorMillis, ProcessingReceipt? Receipt)
+public sealed record DedupEntry(string Key, long AnchorMillis, ProcessingReceipt? Receipt, string? Owner = null)
 {
     public bool IsCompleted => Receipt is not null;
 
     public DedupDecision ToDecision() =>
-        Receipt is null ? new DedupDecision.InFlight(AnchorMillis) : new DedupDecision.Completed(Receipt);
+        Receipt is null ? new DedupDecision.InFlight(AnchorMillis) { Owner = Owner } : new DedupDecision.Completed(Receipt);
 
     internal AnchoredKey Anchored => new(AnchorMillis, Key);
 }
@@ -70,6 +70,7 @@ public sealed class DedupShardState
         command switch
         {
             ClaimOrGet c => DecideClaim(state, c, policy, nowMillis),
+            TakeOverClaim t => DecideTakeOver(state, t, policy, nowMillis),
             LookupKey l => DedupOutcome.ReplyOnly(new KeyStatus(l.Key, state.Live(l.Key, policy, nowMillis)?.ToDecision())),
             CompleteReceipt c => DecideComplete(state, c, policy, nowMillis),
             ReleaseClaim r => DecideRelease(state, r, policy, nowMillis),
@@ -83,7 +84,17 @@ public sealed class DedupShardState
         if (state.Live(command.Key, policy, now) is { } existing)
             return DedupOutcome.ReplyOnly(existing.ToDecision());
 
-        return WithRoomFor(state, command.Key, policy, now, new KeyClaimed(command.Key, now), new DedupDecision.Claimed());
+        return WithRoomFor(state, command.Key, policy, now, new KeyClaimed(command.Key, now) { Owner = command.Owner }, new DedupDecision.Claimed());
+    }
+
+    private static DedupOutcome DecideTakeOver(DedupShardState state, TakeOverClaim command, DedupPolicy policy, long now)
+    {
+        var existing = state.Live(command.Key, policy, now);
+        if (existing is { Receipt: null } orphan && orphan.Owner == command.FromOwner)
+            return new DedupOutcome(new DedupDecision.Claimed(), [new KeyClaimed(command.Key, now) { Owner = command.ToOwner }]);
+        return existing is null
+            ? DecideClaim(state, new ClaimOrGet(command.Key) { Owner = command.ToOwner }, policy, now)
+            : DedupOutcome.ReplyOnly(existing.ToDecision());
     }
 
     private static DedupOutcome DecideClaimOrComplete(DedupShardState state, ClaimOrComplete command, DedupPolicy policy, long now)
@@ -165,7 +176,7 @@ public sealed class DedupShardState
         switch (@event)
         {
             case KeyClaimed e:
-                state.Put(new DedupEntry(e.Key, e.ClaimedAtMillis, null));
+                state.Put(new DedupEntry(e.Key, e.ClaimedAtMillis, null, e.Owner));
                 break;
             case KeyCompleted e:
                 state.Put(new DedupEntry(e.Key, e.CompletedAtMillis, new ProcessingReceipt(e.Receipt)));
@@ -210,7 +221,7 @@ public sealed class DedupShardState
     }
 
     public DedupShardSnapshot ToSnapshot() =>
-        new(_entries.Values.Select(e => new DedupSnapshotEntry(e.Key, e.AnchorMillis, e.Receipt?.Bytes)).ToArray());
+        new(_entries.Values.Select(e => new DedupSnapshotEntry(e.Key, e.AnchorMillis, e.Receipt?.Bytes) { Owner = e.Owner }).ToArray());
 
     /// <summary>An independent copy: the same entries, sharing nothing mutable.</summary>
     public DedupShardState Copy() => FromSnapshot(ToSnapshot());
@@ -219,7 +230,7 @@ public sealed class DedupShardState
     {
         var state = new DedupShardState();
         foreach (var e in snapshot.Entries)
-            state.Put(new DedupEntry(e.Key, e.AnchorMillis, e.Receipt is null ? null : new ProcessingReceipt(e.Receipt)));
+            state.Put(new DedupEntry(e.Key, e.AnchorMillis, e.Receipt is null ? null : new ProcessingReceipt(e.Receipt), e.Owner));
         return state;
     }
 }

@@ -85,4 +85,18 @@ public sealed class DedupShardStateTests
         var expired = Assert.IsType<KeysExpired>(Assert.Single(outcome.Events));
         Assert.Equal(["at-0", "at-10"], expired.Keys);
     }
+
+    [Fact]
+    public void A_claim_left_by_a_dead_owner_is_taken_over_once_and_a_live_claim_never_is()
+    {
+        var state = Fold(new KeyClaimed("k", 1) { Owner = "dead-bus" });
+
+        var takeOver = DedupShardState.Decide(state, new TakeOverClaim("k", "dead-bus", "new-bus"), Policy, 2);
+        Assert.IsType<DedupDecision.Claimed>(takeOver.Reply);
+        DedupShardState.Apply(state, Assert.Single(takeOver.Events));
+
+        var second = DedupShardState.Decide(state, new TakeOverClaim("k", "dead-bus", "another-bus"), Policy, 3);
+        Assert.Equal(new DedupDecision.InFlight(2) { Owner = "new-bus" }, second.Reply);
+        Assert.Empty(second.Events);
+    }
 }
