@@ -12,8 +12,6 @@ public sealed class ChannelRecoverySpecs : LiminalTestKit
 
     private static Publish Order(string id) => new("orders", new MessageEnvelope(OrderSchema.Order(id), "shop"), id);
 
-    private static string OrderIdOf(Delivery delivery) =>
-        System.Text.Json.JsonDocument.Parse(delivery.Envelope.Payload).RootElement.GetProperty("orderId").GetString()!;
 
     [Fact]
     public void After_a_restart_the_log_holds_every_acknowledged_message_and_continues_its_sequence()
@@ -30,7 +28,7 @@ public sealed class ChannelRecoverySpecs : LiminalTestKit
             var probe = CreateTestProbe(restarted);
 
             recovered.Channels.Tell(new Replay("orders", 0, 1, probe.Ref), probe.Ref);
-            Assert.Equal(["o1", "o2", "o3"], probe.ReceiveN(3).Cast<Delivery>().Select(OrderIdOf));
+            Assert.Equal(["o1", "o2", "o3"], probe.ReceiveN(3).Cast<Delivery>().Select(OrderSchema.OrderIdOf));
             Assert.Equal(new ReplayCompleted("orders", 0, 3), probe.ExpectMsg<ReplayCompleted>());
 
             Assert.Equal(4, Ask<PublishAck>(recovered.Channels, Order("o4"), probe).SequenceNr);
@@ -55,7 +53,7 @@ public sealed class ChannelRecoverySpecs : LiminalTestKit
         foreach (var expected in new[] { "o1", "o2" })
         {
             var delivery = target.ExpectMsg<Delivery>();
-            Assert.Equal(expected, OrderIdOf(delivery));
+            Assert.Equal(expected, OrderSchema.OrderIdOf(delivery));
             consumer.Tell(new Processed(delivery.SequenceNr!.Value), target.Ref);
         }
         Assert.Equal(new OffsetsFlushed(2), Ask<OffsetsFlushed>(consumer, FlushOffsets.Instance));
@@ -70,10 +68,10 @@ public sealed class ChannelRecoverySpecs : LiminalTestKit
 
             var resumedTarget = CreateTestProbe(restarted);
             restarted.ActorOf(ChannelConsumer.Props(recovered.Channels, recovered.Offsets, "billing", "orders", 0, resumedTarget.Ref, new CommitPolicy.OnFlush()));
-            Assert.Equal("o3", OrderIdOf(resumedTarget.ExpectMsg<Delivery>()));
+            Assert.Equal("o3", OrderSchema.OrderIdOf(resumedTarget.ExpectMsg<Delivery>()));
             Ask<PublishAck>(recovered.Channels, Order("o4"), probe);
             var live = resumedTarget.ExpectMsg<Delivery>();
-            Assert.Equal((4L, "o4"), (live.SequenceNr!.Value, OrderIdOf(live)));
+            Assert.Equal((4L, "o4"), (live.SequenceNr!.Value, OrderSchema.OrderIdOf(live)));
             resumedTarget.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         }
         finally

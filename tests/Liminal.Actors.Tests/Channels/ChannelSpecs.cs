@@ -17,8 +17,6 @@ public sealed class ChannelSpecs : LiminalTestKit
 
     private static MessageEnvelope Envelope(string orderId) => new(OrderSchema.Order(orderId), "shop");
 
-    private static string OrderIdOf(Delivery delivery) =>
-        System.Text.Json.JsonDocument.Parse(delivery.Envelope.Payload).RootElement.GetProperty("orderId").GetString()!;
 
     [Fact]
     public void A_duplicate_key_is_delivered_to_a_live_subscriber_exactly_once()
@@ -31,7 +29,7 @@ public sealed class ChannelSpecs : LiminalTestKit
         var duplicate = Ask<PublishAck>(bus.Channels, new Publish("orders", Envelope("k1"), "k1"));
         Ask<PublishAck>(bus.Channels, new Publish("orders", Envelope("k2"), "k2"));
 
-        Assert.Equal(["k1", "k2"], subscriber.ReceiveN(2).Cast<Delivery>().Select(OrderIdOf));
+        Assert.Equal(["k1", "k2"], subscriber.ReceiveN(2).Cast<Delivery>().Select(OrderSchema.OrderIdOf));
         subscriber.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         Assert.Equal((1L, true, 1, false), (first.SequenceNr, first.Delivered, first.DeliveredCount, first.Duplicate));
         Assert.Equal((true, false, false, 0), (duplicate.Duplicate, duplicate.InFlight, duplicate.Delivered, duplicate.DeliveredCount));
@@ -183,7 +181,7 @@ public sealed class ChannelSpecs : LiminalTestKit
         {
             var deliveries = subscriber.ReceiveN(10_000, TimeSpan.FromSeconds(60)).Cast<Delivery>().ToList();
             Assert.Equal(Enumerable.Range(1, 10_000).Select(n => (long?)n), deliveries.Select(d => d.SequenceNr));
-            Assert.Equal(10_000, deliveries.Select(OrderIdOf).Distinct().Count());
+            Assert.Equal(10_000, deliveries.Select(OrderSchema.OrderIdOf).Distinct().Count());
         }
     }
 

@@ -67,8 +67,7 @@ public sealed class HostProcessSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
         }
     }
 
-    private static string KeyOf(Delivery delivery) =>
-        System.Text.Json.JsonDocument.Parse(delivery.Envelope.Payload).RootElement.GetProperty("orderId").GetString()!;
+    private static string KeyOf(Delivery delivery) => OrderSchema.OrderIdOf(delivery);
 
     private static Publish Order(int i) =>
         new("orders", new MessageEnvelope(Encoding.UTF8.GetBytes($$"""{"orderId":"k{{i}}","amount":{{i}}}"""), "e2e"), $"k{i}");

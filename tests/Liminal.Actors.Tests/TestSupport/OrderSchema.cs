@@ -19,5 +19,9 @@ public static class OrderSchema
 
     public static string FilePath => File.Value;
 
+    /// <summary>The order id in a delivered order's payload.</summary>
+    public static string OrderIdOf(Liminal.Actors.Channels.Delivery delivery) =>
+        System.Text.Json.JsonDocument.Parse(delivery.Envelope.Payload).RootElement.GetProperty("orderId").GetString()!;
+
     public static byte[] Order(string id) => System.Text.Encoding.UTF8.GetBytes($$"""{"orderId":"{{id}}","amount":1}""");
 }
