@@ -45,8 +45,10 @@ public sealed class ProtocolSerializationSpecs : LiminalTestKit
     public void A_protocol_message_round_trips_through_the_configured_serializer(object message)
     {
         var serializer = Sys.Serialization.FindSerializerFor(message);
+        Assert.IsType<LiminalWireSerializer>(serializer);
         var bytes = serializer.ToBinary(message);
-        var copy = serializer.FromBinary(bytes, message.GetType());
+        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, message);
+        var copy = Sys.Serialization.Deserialize(bytes, serializer.Identifier, manifest);
 
         Assert.Equal(message, copy);
         Assert.Equal(message.GetType(), copy.GetType());

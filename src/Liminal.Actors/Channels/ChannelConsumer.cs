@@ -4,7 +4,7 @@ using Liminal.Actors.Offsets;
 namespace Liminal.Actors.Channels;
 
 /// <summary>When a <see cref="ChannelConsumer"/> commits the offset of what its target has processed.</summary>
-public abstract record CommitPolicy
+public abstract record CommitPolicy : ILiminalMessage
 {
     private CommitPolicy() { }
 
@@ -19,15 +19,15 @@ public abstract record CommitPolicy
 }
 
 /// <summary>The consumer's target has processed the delivery at <c>SequenceNr</c>.</summary>
-public sealed record Processed(long SequenceNr);
+public sealed record Processed(long SequenceNr) : ILiminalMessage;
 
 /// <summary>Commits the offset of everything processed so far; answered with <see cref="OffsetsFlushed"/>.</summary>
-public sealed record FlushOffsets
+public sealed record FlushOffsets : ILiminalMessage
 {
     public static FlushOffsets Instance { get; } = new();
 }
 
-public sealed record OffsetsFlushed(long? Offset);
+public sealed record OffsetsFlushed(long? Offset) : ILiminalMessage;
 
 /// <summary>
 /// Reads one durable channel partition for a named consumer: resumes after the consumer's committed offset

@@ -4,17 +4,17 @@ using Liminal.Actors.Dedup;
 namespace Liminal.Actors.Channels;
 
 /// <summary>Adds a channel at run time.</summary>
-public sealed record CreateChannel(ChannelDefinition Definition);
+public sealed record CreateChannel(ChannelDefinition Definition) : ILiminalMessage;
 
-public sealed record ChannelCreated(string Channel);
+public sealed record ChannelCreated(string Channel) : ILiminalMessage;
 
 /// <summary>Asks the registry which channels exist.</summary>
-public sealed record GetChannels
+public sealed record GetChannels : ILiminalMessage
 {
     public static GetChannels Instance { get; } = new();
 }
 
-public sealed record ChannelList(string[] Names)
+public sealed record ChannelList(string[] Names) : ILiminalMessage
 {
     public bool Equals(ChannelList? other) => other is not null && Names.SequenceEqual(other.Names);
 
@@ -22,7 +22,7 @@ public sealed record ChannelList(string[] Names)
 }
 
 /// <summary>A channel request was refused (duplicate or empty name, unreadable schema, partitions &lt; 1, unknown channel).</summary>
-public sealed record ChannelRejected(string Channel, string Reason);
+public sealed record ChannelRejected(string Channel, string Reason) : ILiminalMessage;
 
 /// <summary>Where a message comes from in a conversation: what it correlates with and what caused it.</summary>
 public sealed record CausalContext(string? CorrelationId, string? CausationId);
@@ -38,7 +38,7 @@ public sealed record MessageEnvelope(byte[] Payload, string PublisherId, CausalC
 }
 
 /// <summary>Publishes to a channel; with a key, at most once per key.</summary>
-public sealed record Publish(string Channel, MessageEnvelope Envelope, string? IdempotencyKey = null)
+public sealed record Publish(string Channel, MessageEnvelope Envelope, string? IdempotencyKey = null) : ILiminalMessage
 {
     /// <summary>Chooses the partition by a stable hash; null means partition 0.</summary>
     public string? PartitionKey { get; init; }
@@ -57,7 +57,7 @@ public sealed record PublishAck(
     int DeliveredCount,
     bool Duplicate,
     bool InFlight,
-    ProcessingReceipt? Receipt);
+    ProcessingReceipt? Receipt) : ILiminalMessage;
 
 public enum PublishFailure
 {
@@ -72,18 +72,18 @@ public enum PublishFailure
 }
 
 /// <summary>Stops taking publishes (they get <see cref="PublishFailure.ShuttingDown"/>); answered with <see cref="Drained"/> once every publish in flight has finished.</summary>
-public sealed record DrainPublishes
+public sealed record DrainPublishes : ILiminalMessage
 {
     public static DrainPublishes Instance { get; } = new();
 }
 
-public sealed record Drained
+public sealed record Drained : ILiminalMessage
 {
     public static Drained Instance { get; } = new();
 }
 
 /// <summary>A typed refusal of a publish; nothing was claimed or persisted for it (or the claim was released).</summary>
-public sealed record PublishRejected(string Channel, PublishFailure Reason, string Detail);
+public sealed record PublishRejected(string Channel, PublishFailure Reason, string Detail) : ILiminalMessage;
 
 /// <summary>
 /// Subscribes an actor. By default every message is told to it at once. With <c>MaxUnacknowledged</c> set, the
@@ -92,7 +92,7 @@ public sealed record PublishRejected(string Channel, PublishFailure Reason, stri
 /// oldest waiting ones are dropped and the subscriber is told which (<see cref="DeliveriesDropped"/>), so a durable
 /// channel's subscriber can replay them. A slow subscriber thus never stalls the others or grows memory unbounded.
 /// </summary>
-public sealed record Subscribe(string Channel, IActorRef Subscriber)
+public sealed record Subscribe(string Channel, IActorRef Subscriber) : ILiminalMessage
 {
     public int? MaxUnacknowledged { get; init; }
 
@@ -100,24 +100,24 @@ public sealed record Subscribe(string Channel, IActorRef Subscriber)
 }
 
 /// <summary>A bounded subscriber has handled a delivery and can take the next.</summary>
-public sealed record DeliveryAck
+public sealed record DeliveryAck : ILiminalMessage
 {
     public static DeliveryAck Instance { get; } = new();
 }
 
 /// <summary>Messages a bounded subscriber fell too far behind to receive; replay them from the channel if needed.</summary>
-public sealed record DeliveriesDropped(string Channel, int Partition, long? FromSequenceNr, long? ToSequenceNr, int Count);
+public sealed record DeliveriesDropped(string Channel, int Partition, long? FromSequenceNr, long? ToSequenceNr, int Count) : ILiminalMessage;
 
-public sealed record Subscribed(string Channel);
+public sealed record Subscribed(string Channel) : ILiminalMessage;
 
-public sealed record Unsubscribe(string Channel, IActorRef Subscriber);
+public sealed record Unsubscribe(string Channel, IActorRef Subscriber) : ILiminalMessage;
 
-public sealed record Unsubscribed(string Channel);
+public sealed record Unsubscribed(string Channel) : ILiminalMessage;
 
 /// <summary>What a subscriber receives; <c>SequenceNr</c> is the partition position on a durable channel, null on an ephemeral one.</summary>
-public sealed record Delivery(string Channel, int Partition, long? SequenceNr, MessageEnvelope Envelope);
+public sealed record Delivery(string Channel, int Partition, long? SequenceNr, MessageEnvelope Envelope) : ILiminalMessage;
 
 /// <summary>Streams a durable partition's stored messages from <c>FromSequenceNr</c> to <c>Subscriber</c>, then <see cref="ReplayCompleted"/>.</summary>
-public sealed record Replay(string Channel, int Partition, long FromSequenceNr, IActorRef Subscriber);
+public sealed record Replay(string Channel, int Partition, long FromSequenceNr, IActorRef Subscriber) : ILiminalMessage;
 
-public sealed record ReplayCompleted(string Channel, int Partition, long LastSequenceNr);
+public sealed record ReplayCompleted(string Channel, int Partition, long LastSequenceNr) : ILiminalMessage;

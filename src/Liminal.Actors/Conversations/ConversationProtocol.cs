@@ -7,10 +7,10 @@ public interface IConversationCommand
 }
 
 /// <summary>A message was (re)delivered to a participant: what should it do?</summary>
-public sealed record ReceiveMessage(string ConversationId, string MessageId) : IConversationCommand;
+public sealed record ReceiveMessage(string ConversationId, string MessageId) : IConversationCommand, ILiminalMessage;
 
 /// <summary>The answer to <see cref="ReceiveMessage"/>.</summary>
-public abstract record RedeliveryDecision
+public abstract record RedeliveryDecision : ILiminalMessage
 {
     private RedeliveryDecision() { }
 
@@ -24,10 +24,10 @@ public abstract record RedeliveryDecision
     public sealed record ResumeFrom(int StepIndex) : RedeliveryDecision;
 }
 
-public sealed record RecordProcessingStarted(string ConversationId, string MessageId) : IConversationCommand;
+public sealed record RecordProcessingStarted(string ConversationId, string MessageId) : IConversationCommand, ILiminalMessage;
 
 /// <summary>Step <c>StepIndex</c> of the message completed with <c>Output</c>; recording a step again overwrites its output.</summary>
-public sealed record RecordStepCompleted(string ConversationId, string MessageId, int StepIndex, byte[] Output) : IConversationCommand
+public sealed record RecordStepCompleted(string ConversationId, string MessageId, int StepIndex, byte[] Output) : IConversationCommand, ILiminalMessage
 {
     public bool Equals(RecordStepCompleted? other) =>
         other is not null && ConversationId == other.ConversationId && MessageId == other.MessageId
@@ -36,16 +36,16 @@ public sealed record RecordStepCompleted(string ConversationId, string MessageId
     public override int GetHashCode() => HashCode.Combine(ConversationId, MessageId, StepIndex);
 }
 
-public sealed record RecordProcessingFinished(string ConversationId, string MessageId) : IConversationCommand;
+public sealed record RecordProcessingFinished(string ConversationId, string MessageId) : IConversationCommand, ILiminalMessage;
 
 /// <summary>Processing failed; the latest error wins and the message may still be resumed and finished.</summary>
-public sealed record RecordError(string ConversationId, string MessageId, string Error) : IConversationCommand;
+public sealed record RecordError(string ConversationId, string MessageId, string Error) : IConversationCommand, ILiminalMessage;
 
 /// <summary>The event is durable at <c>SequenceNr</c> of the conversation's log.</summary>
-public sealed record EventRecorded(string ConversationId, long SequenceNr);
+public sealed record EventRecorded(string ConversationId, long SequenceNr) : ILiminalMessage;
 
 /// <summary>A typed refusal; nothing was persisted for the request. <c>Reason</c> is one of <see cref="ConversationRejections"/>.</summary>
-public sealed record ConversationRejected(string ConversationId, string MessageId, string Reason)
+public sealed record ConversationRejected(string ConversationId, string MessageId, string Reason) : ILiminalMessage
 {
     /// <summary>Human-readable detail of what was wrong.</summary>
     public string? Detail { get; init; }
@@ -65,7 +65,7 @@ public static class ConversationRejections
 }
 
 /// <summary>Asks for a <see cref="ConversationSnapshot"/>.</summary>
-public sealed record GetConversationState(string ConversationId) : IConversationCommand;
+public sealed record GetConversationState(string ConversationId) : IConversationCommand, ILiminalMessage;
 
 /// <summary>One completed step and its output.</summary>
 public sealed record CompletedStep(string MessageId, int StepIndex, byte[] Output)
@@ -91,7 +91,7 @@ public sealed record ConversationSnapshot(
     string[] Finished,
     MessageError[] Errored,
     CompletedStep[] CompletedSteps,
-    long LastSequenceNr)
+    long LastSequenceNr) : ILiminalMessage
 {
     public bool Equals(ConversationSnapshot? other) =>
         other is not null

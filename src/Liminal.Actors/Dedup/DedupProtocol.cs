@@ -17,7 +17,11 @@ public sealed record ProcessingReceipt(byte[] Bytes)
 }
 
 /// <summary>The state of an idempotency key as seen by a claimer.</summary>
-public abstract record DedupDecision
+[System.Text.Json.Serialization.JsonPolymorphic(TypeDiscriminatorPropertyName = "$decision")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(Claimed), "claimed")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(InFlight), "in-flight")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(Completed), "completed")]
+public abstract record DedupDecision : ILiminalMessage
 {
     private DedupDecision() { }
 
@@ -57,7 +61,7 @@ public interface IDedupKeyCommand
 }
 
 /// <summary>Claims an absent key, or reports who holds it.</summary>
-public sealed record ClaimOrGet(string Key) : IDedupKeyCommand
+public sealed record ClaimOrGet(string Key) : IDedupKeyCommand, ILiminalMessage
 {
     /// <summary>Optional id of the claimer (the channel publish path gives its bus incarnation).</summary>
     public string? Owner { get; init; }
@@ -67,50 +71,50 @@ public sealed record ClaimOrGet(string Key) : IDedupKeyCommand
 /// Takes over an in-flight claim left by <c>FromOwner</c> (a process that died): answers <c>Claimed</c> if the key
 /// is still in flight for that owner, else the key's current decision.
 /// </summary>
-public sealed record TakeOverClaim(string Key, string FromOwner, string ToOwner) : IDedupKeyCommand;
+public sealed record TakeOverClaim(string Key, string FromOwner, string ToOwner) : IDedupKeyCommand, ILiminalMessage;
 
 /// <summary>Read-only look at a key.</summary>
-public sealed record LookupKey(string Key) : IDedupKeyCommand;
+public sealed record LookupKey(string Key) : IDedupKeyCommand, ILiminalMessage;
 
 /// <summary>The answer to <see cref="LookupKey"/>; <c>Decision</c> is null when the key is absent.</summary>
-public sealed record KeyStatus(string Key, DedupDecision? Decision);
+public sealed record KeyStatus(string Key, DedupDecision? Decision) : ILiminalMessage;
 
 /// <summary>Stores the receipt of a claimed key.</summary>
-public sealed record CompleteReceipt(string Key, ProcessingReceipt Receipt) : IDedupKeyCommand;
+public sealed record CompleteReceipt(string Key, ProcessingReceipt Receipt) : IDedupKeyCommand, ILiminalMessage;
 
 /// <summary>The receipt is durable.</summary>
-public sealed record ReceiptStored(string Key);
+public sealed record ReceiptStored(string Key) : ILiminalMessage;
 
 /// <summary>A typed refusal of a dedup request; nothing was persisted for it.</summary>
-public sealed record DedupRejected(string Key, DedupRejection Reason)
+public sealed record DedupRejected(string Key, DedupRejection Reason) : ILiminalMessage
 {
     /// <summary>Human-readable detail, e.g. the journal's error for <see cref="DedupRejection.PersistFailed"/>.</summary>
     public string? Detail { get; init; }
 }
 
 /// <summary>Gives up an in-flight claim so the key can be claimed again.</summary>
-public sealed record ReleaseClaim(string Key) : IDedupKeyCommand;
+public sealed record ReleaseClaim(string Key) : IDedupKeyCommand, ILiminalMessage;
 
 /// <summary><c>Released</c> is false when the key was absent or completed (a receipt is never clobbered).</summary>
-public sealed record ClaimReleased(string Key, bool Released);
+public sealed record ClaimReleased(string Key, bool Released) : ILiminalMessage;
 
 /// <summary>Expires every entry whose anchor + TTL + 1 s grace lies before now, in every shard.</summary>
-public sealed record SweepExpired
+public sealed record SweepExpired : ILiminalMessage
 {
     public static SweepExpired Instance { get; } = new();
 }
 
 /// <summary>What a sweep looked at and removed.</summary>
-public sealed record SweepReport(int Scanned, int Expired, int Retained);
+public sealed record SweepReport(int Scanned, int Expired, int Retained) : ILiminalMessage;
 
 /// <summary>A sweep could not be recorded by at least one shard.</summary>
-public sealed record SweepFailed(string Detail);
+public sealed record SweepFailed(string Detail) : ILiminalMessage;
 
 /// <summary>Claims and completes an absent key in one event, or returns the original receipt.</summary>
-public sealed record ClaimOrComplete(string Key, ProcessingReceipt Receipt) : IDedupKeyCommand;
+public sealed record ClaimOrComplete(string Key, ProcessingReceipt Receipt) : IDedupKeyCommand, ILiminalMessage;
 
 /// <summary>The answer to <see cref="ClaimOrComplete"/>.</summary>
-public abstract record IdempotencyResult
+public abstract record IdempotencyResult : ILiminalMessage
 {
     private IdempotencyResult() { }
 

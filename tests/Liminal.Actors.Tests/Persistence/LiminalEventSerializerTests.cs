@@ -13,4 +13,15 @@ public sealed class LiminalEventSerializerTests
         Assert.All(persisted, type => Assert.True(LiminalEventSerializer.Manifests.ContainsKey(type), $"{type.Name} has no manifest"));
         Assert.Equal(LiminalEventSerializer.Manifests.Count, LiminalEventSerializer.Manifests.Values.Distinct().Count());
     }
+
+    [Fact]
+    public void Every_public_message_crosses_the_wire_under_a_name_without_assembly_or_version()
+    {
+        var messages = typeof(ILiminalMessage).Assembly.GetExportedTypes()
+            .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(ILiminalMessage).IsAssignableFrom(t));
+
+        Assert.All(messages, type => Assert.True(LiminalWireSerializer.Manifests.ContainsKey(type), $"{type.Name} has no wire manifest"));
+        Assert.All(LiminalWireSerializer.Manifests.Values, manifest => Assert.DoesNotContain(",", manifest));
+        Assert.Equal("Dedup.DedupDecision+Claimed", LiminalWireSerializer.Manifests[typeof(Liminal.Actors.Dedup.DedupDecision.Claimed)]);
+    }
 }
