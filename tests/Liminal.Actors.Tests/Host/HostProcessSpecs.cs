@@ -53,6 +53,16 @@ public sealed class HostProcessSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
             }
         }
 
+        /// <summary>SIGTERM: the host drains and stops; returns its exit code.</summary>
+        public int Terminate()
+        {
+            using (var kill = Process.Start("kill", ["-TERM", _process!.Id.ToString()]))
+                kill.WaitForExit();
+            if (!_process.WaitForExit(TimeSpan.FromSeconds(30)))
+                throw new TimeoutException("the host did not stop after SIGTERM");
+            return _process.ExitCode;
+        }
+
         /// <summary>SIGKILL: no shutdown hooks, no drain.</summary>
         public void Kill()
         {
@@ -151,5 +161,41 @@ public sealed class HostProcessSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
             {
             }
         }
+    }
+
+    [Fact]
+    public async Task SIGTERM_lets_the_publishes_in_flight_finish_and_every_acknowledged_one_is_stored()
+    {
+        var databasePath = TestDatabase.NewPath();
+        Directory.CreateDirectory(Path.GetDirectoryName(databasePath)!);
+        var (healthPort, remotePort) = (HostSpecs.FreePort(), HostSpecs.FreePort());
+        using var host = new HostProcess(databasePath, healthPort, remotePort);
+        host.Start();
+        await host.WaitUntilReadyAsync();
+        var bus = await LiminalClient.ConnectAsync(Sys, "127.0.0.1", remotePort);
+
+        var publisher = CreateTestProbe();
+        for (var i = 0; i < Keys; i++)
+            bus.Channels.Tell(Order(i), publisher.Ref);
+        var replies = publisher.ReceiveN(1, TimeSpan.FromSeconds(30)).ToList();
+        Assert.Equal(0, host.Terminate());
+        replies.AddRange(publisher.ReceiveWhile(TimeSpan.FromSeconds(2), m => m));
+
+        // Every answer is an ack or a typed refusal naming the shutdown; nothing else.
+        Assert.All(replies, reply => Assert.True(
+            reply is PublishAck || reply is PublishRejected { Reason: PublishFailure.ShuttingDown }, $"unexpected {reply}"));
+        var acked = replies.OfType<PublishAck>().ToList();
+        output.WriteLine($"SIGTERM: {acked.Count} acknowledged, {replies.OfType<PublishRejected>().Count()} refused as shutting down, " +
+                         $"{Keys - replies.Count} unanswered (the connection closed)");
+
+        host.Start();
+        await host.WaitUntilReadyAsync();
+        var recovered = await ConnectAfterRestartAsync(remotePort);
+        var replay = CreateTestProbe();
+        recovered.Channels.Tell(new Replay("orders", 0, 1, replay.Ref), replay.Ref);
+        var stored = replay.ReceiveWhile(TimeSpan.FromSeconds(10), m => m as Delivery, msgs: Keys + 1).OfType<Delivery>().ToList();
+        replay.ExpectMsg<ReplayCompleted>(TimeSpan.FromSeconds(10));
+        var storedSequenceNrs = stored.Select(d => d.SequenceNr).ToHashSet();
+        Assert.All(acked, ack => Assert.Contains(ack.SequenceNr, storedSequenceNrs));
     }
 }
