@@ -8,27 +8,88 @@ using Xunit.Abstractions;
 
 namespace Liminal.Actors.Tests.Host;
 
-/// <summary>The host as a separate process, killed with SIGKILL mid-stream and restarted on the same data.</summary>
-public sealed class HostProcessSpecs(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(LiminalClient.ClientConfig())
+/// <summary>The host as a separate process on SQLite, killed with SIGKILL mid-stream or stopped with SIGTERM.</summary>
+public sealed class HostProcessSpecs(ITestOutputHelper output) : HostProcessSpecsBase(output)
 {
-    private const int Keys = 5000;
+    [Fact]
+    public Task After_SIGKILL_every_acknowledged_message_is_stored_once_and_every_key_is_delivered_exactly_once() =>
+        KillRestartAndRepublishAsync();
 
-    private sealed class HostProcess(string databasePath, int healthPort, int remotePort) : IDisposable
+    [Fact]
+    public Task SIGTERM_lets_the_publishes_in_flight_finish_and_every_acknowledged_one_is_stored() =>
+        TerminateRestartAndReplayAsync();
+}
+
+/// <summary>The same SIGKILL run with the host journaling to PostgreSQL (<c>.ci/run</c> provides the server).</summary>
+public sealed class PostgreSqlHostProcessSpecs(ITestOutputHelper output) : HostProcessSpecsBase(output)
+{
+    private static readonly string? ConnectionString = Environment.GetEnvironmentVariable("LIMINAL_TEST_POSTGRES");
+
+    [SkippableFact]
+    public Task After_SIGKILL_on_PostgreSQL_every_acknowledged_message_is_stored_once_and_every_key_is_delivered_exactly_once()
     {
+        Skip.If(ConnectionString is null, "LIMINAL_TEST_POSTGRES is not set; .ci/run starts PostgreSQL and sets it");
+        return KillRestartAndRepublishAsync();
+    }
+
+    protected override IReadOnlyDictionary<string, string> Journal => new Dictionary<string, string>
+    {
+        ["LIMINAL__JOURNAL__KIND"] = "postgresql",
+        ["LIMINAL__JOURNAL__POSTGRESQL_CONNECTION_STRING"] = ConnectionString ?? "",
+        ["LIMINAL__DEDUP__NAMESPACE"] = Unique,
+    };
+
+    protected override string DedupNamespace => Unique;
+}
+
+public abstract class HostProcessSpecsBase(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(LiminalClient.ClientConfig())
+{
+    protected const int Keys = 5000;
+
+    /// <summary>Unique per spec, so specs can share a PostgreSQL database.</summary>
+    protected string Unique { get; } = $"e{Guid.NewGuid():N}"[..13];
+
+    /// <summary>The channel the specs publish to (defined by a config file given to the host).</summary>
+    protected string Channel => $"{Unique}-orders";
+
+    protected virtual IReadOnlyDictionary<string, string> Journal => new Dictionary<string, string>();
+
+    protected virtual string DedupNamespace => "default";
+
+    private protected HostProcess NewHost()
+    {
+        var databasePath = TestDatabase.NewPath();
+        Directory.CreateDirectory(Path.GetDirectoryName(databasePath)!);
+        var configFile = Path.Combine(Path.GetDirectoryName(databasePath)!, $"{Unique}.conf");
+        File.WriteAllText(configFile, $$"""liminal.channels = [ { name = "{{Channel}}", durable = true } ]""");
+        var environment = new Dictionary<string, string>(Journal)
+        {
+            ["LIMINAL__JOURNAL__SQLITE_PATH"] = databasePath,
+            ["LIMINAL__HOST__HEALTH_PORT"] = HostSpecs.FreePort().ToString(),
+            ["LIMINAL__HOST__REMOTE__PORT"] = HostSpecs.FreePort().ToString(),
+            ["LIMINAL__DEDUP__SHARDS"] = "8",
+        };
+        return new HostProcess(Path.GetDirectoryName(databasePath)!, ["--config", configFile], environment);
+    }
+
+    private protected sealed class HostProcess(string workingDirectory, string[] args, IReadOnlyDictionary<string, string> environment) : IDisposable
+    {
+        public int HealthPort => int.Parse(environment["LIMINAL__HOST__HEALTH_PORT"]);
+
+        public int RemotePort => int.Parse(environment["LIMINAL__HOST__REMOTE__PORT"]);
+
         private Process? _process;
 
         public void Start()
         {
-            var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Liminal.Host.dll")])
+            var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Liminal.Host.dll"), .. args])
             {
-                WorkingDirectory = Path.GetDirectoryName(databasePath)!,
+                WorkingDirectory = workingDirectory,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
-            start.Environment["LIMINAL__JOURNAL__SQLITE_PATH"] = databasePath;
-            start.Environment["LIMINAL__HOST__HEALTH_PORT"] = healthPort.ToString();
-            start.Environment["LIMINAL__HOST__REMOTE__PORT"] = remotePort.ToString();
-            start.Environment["LIMINAL__DEDUP__SHARDS"] = "8";
+            foreach (var (name, value) in environment)
+                start.Environment[name] = value;
             _process = Process.Start(start)!;
             _process.BeginOutputReadLine();
             _process.BeginErrorReadLine();
@@ -36,7 +97,7 @@ public sealed class HostProcessSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
 
         public async Task WaitUntilReadyAsync()
         {
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{healthPort}"), Timeout = TimeSpan.FromSeconds(2) };
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{HealthPort}"), Timeout = TimeSpan.FromSeconds(2) };
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
             while (true)
             {
@@ -79,24 +140,21 @@ public sealed class HostProcessSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
 
     private static string KeyOf(Delivery delivery) => OrderSchema.OrderIdOf(delivery);
 
-    private static Publish Order(int i) =>
-        new("orders", new MessageEnvelope(Encoding.UTF8.GetBytes($$"""{"orderId":"k{{i}}","amount":{{i}}}"""), "e2e"), $"k{i}");
+    private Publish Order(int i) =>
+        new(Channel, new MessageEnvelope(Encoding.UTF8.GetBytes($$"""{"orderId":"k{{i}}","amount":{{i}}}"""), "e2e"), $"{Unique}-k{i}");
 
-    [Fact]
-    public async Task After_SIGKILL_every_acknowledged_message_is_stored_once_and_every_key_is_delivered_exactly_once()
+    protected async Task KillRestartAndRepublishAsync()
     {
-        var databasePath = TestDatabase.NewPath();
-        Directory.CreateDirectory(Path.GetDirectoryName(databasePath)!);
-        var (healthPort, remotePort) = (HostSpecs.FreePort(), HostSpecs.FreePort());
         var delivered = new List<string>();
 
-        using (var host = new HostProcess(databasePath, healthPort, remotePort))
+        using (var host = NewHost())
         {
+            var remotePort = host.RemotePort;
             host.Start();
             await host.WaitUntilReadyAsync();
-            var bus = await LiminalClient.ConnectAsync(Sys, "127.0.0.1", remotePort);
+            var bus = await LiminalClient.ConnectAsync(Sys, "127.0.0.1", remotePort, DedupNamespace);
             var subscriber = CreateTestProbe();
-            bus.Channels.Tell(new Subscribe("orders", subscriber.Ref), TestActor);
+            bus.Channels.Tell(new Subscribe(Channel, subscriber.Ref), TestActor);
             ExpectMsg<Subscribed>(TimeSpan.FromSeconds(10));
 
             var publisher = CreateTestProbe();
@@ -114,7 +172,7 @@ public sealed class HostProcessSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
 
             // Every acknowledged message is in the log, and no message is there twice.
             var replay = CreateTestProbe();
-            recovered.Channels.Tell(new Replay("orders", 0, 1, replay.Ref), replay.Ref);
+            recovered.Channels.Tell(new Replay(Channel, 0, 1, replay.Ref), replay.Ref);
             var stored = replay.ReceiveWhile(TimeSpan.FromSeconds(10), m => m as Delivery, msgs: Keys + 1).OfType<Delivery>().ToList();
             replay.ExpectMsg<ReplayCompleted>(TimeSpan.FromSeconds(10));
             var log = stored.Select(KeyOf).ToList();
@@ -124,7 +182,7 @@ public sealed class HostProcessSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
 
             // The client re-publishes everything: nothing already stored is delivered again.
             var resubscriber = CreateTestProbe();
-            recovered.Channels.Tell(new Subscribe("orders", resubscriber.Ref), TestActor);
+            recovered.Channels.Tell(new Subscribe(Channel, resubscriber.Ref), TestActor);
             ExpectMsg<Subscribed>(TimeSpan.FromSeconds(10));
             var republisher = CreateTestProbe();
             for (var i = 0; i < Keys; i++)
@@ -155,7 +213,7 @@ public sealed class HostProcessSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
         {
             try
             {
-                return await LiminalClient.ConnectAsync(Sys, "127.0.0.1", remotePort, timeout: TimeSpan.FromSeconds(3));
+                return await LiminalClient.ConnectAsync(Sys, "127.0.0.1", remotePort, DedupNamespace, TimeSpan.FromSeconds(3));
             }
             catch (ActorNotFoundException) when (DateTime.UtcNow < deadline)
             {
@@ -163,16 +221,13 @@ public sealed class HostProcessSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
         }
     }
 
-    [Fact]
-    public async Task SIGTERM_lets_the_publishes_in_flight_finish_and_every_acknowledged_one_is_stored()
+    protected async Task TerminateRestartAndReplayAsync()
     {
-        var databasePath = TestDatabase.NewPath();
-        Directory.CreateDirectory(Path.GetDirectoryName(databasePath)!);
-        var (healthPort, remotePort) = (HostSpecs.FreePort(), HostSpecs.FreePort());
-        using var host = new HostProcess(databasePath, healthPort, remotePort);
+        using var host = NewHost();
+        var remotePort = host.RemotePort;
         host.Start();
         await host.WaitUntilReadyAsync();
-        var bus = await LiminalClient.ConnectAsync(Sys, "127.0.0.1", remotePort);
+        var bus = await LiminalClient.ConnectAsync(Sys, "127.0.0.1", remotePort, DedupNamespace);
 
         var publisher = CreateTestProbe();
         for (var i = 0; i < Keys; i++)
@@ -192,7 +247,7 @@ public sealed class HostProcessSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
         await host.WaitUntilReadyAsync();
         var recovered = await ConnectAfterRestartAsync(remotePort);
         var replay = CreateTestProbe();
-        recovered.Channels.Tell(new Replay("orders", 0, 1, replay.Ref), replay.Ref);
+        recovered.Channels.Tell(new Replay(Channel, 0, 1, replay.Ref), replay.Ref);
         var stored = replay.ReceiveWhile(TimeSpan.FromSeconds(10), m => m as Delivery, msgs: Keys + 1).OfType<Delivery>().ToList();
         replay.ExpectMsg<ReplayCompleted>(TimeSpan.FromSeconds(10));
         var storedSequenceNrs = stored.Select(d => d.SequenceNr).ToHashSet();
