@@ -171,10 +171,7 @@ public abstract class HostProcessSpecsBase(ITestOutputHelper output) : Akka.Test
             var recovered = await ConnectAfterRestartAsync(remotePort);
 
             // Every acknowledged message is in the log, and no message is there twice.
-            var replay = CreateTestProbe();
-            recovered.Channels.Tell(new Replay(Channel, 0, 1, replay.Ref), replay.Ref);
-            var stored = replay.ReceiveWhile(TimeSpan.FromSeconds(10), m => m as Delivery, msgs: Keys + 1).OfType<Delivery>().ToList();
-            replay.ExpectMsg<ReplayCompleted>(TimeSpan.FromSeconds(10));
+            var stored = StoredMessages(recovered);
             var log = stored.Select(KeyOf).ToList();
             Assert.Equal(log.Count, log.Distinct().Count());
             var storedSequenceNrs = stored.Select(d => d.SequenceNr).ToHashSet();
@@ -203,6 +200,16 @@ public abstract class HostProcessSpecsBase(ITestOutputHelper output) : Akka.Test
             Assert.Equal(Keys, log.Count + redelivered.Count);
             host.Kill();
         }
+    }
+
+    /// <summary>Everything in the channel's log, read back through Replay.</summary>
+    private List<Delivery> StoredMessages(LiminalBus bus)
+    {
+        var replay = CreateTestProbe();
+        bus.Channels.Tell(new Replay(Channel, 0, 1, replay.Ref), replay.Ref);
+        var stored = replay.ReceiveWhile(TimeSpan.FromSeconds(10), m => m as Delivery, msgs: Keys + 1).OfType<Delivery>().ToList();
+        replay.ExpectMsg<ReplayCompleted>(TimeSpan.FromSeconds(10));
+        return stored;
     }
 
     private async Task<LiminalBus> ConnectAfterRestartAsync(int remotePort)
@@ -246,10 +253,7 @@ public abstract class HostProcessSpecsBase(ITestOutputHelper output) : Akka.Test
         host.Start();
         await host.WaitUntilReadyAsync();
         var recovered = await ConnectAfterRestartAsync(remotePort);
-        var replay = CreateTestProbe();
-        recovered.Channels.Tell(new Replay(Channel, 0, 1, replay.Ref), replay.Ref);
-        var stored = replay.ReceiveWhile(TimeSpan.FromSeconds(10), m => m as Delivery, msgs: Keys + 1).OfType<Delivery>().ToList();
-        replay.ExpectMsg<ReplayCompleted>(TimeSpan.FromSeconds(10));
+        var stored = StoredMessages(recovered);
         var storedSequenceNrs = stored.Select(d => d.SequenceNr).ToHashSet();
         Assert.All(acked, ack => Assert.Contains(ack.SequenceNr, storedSequenceNrs));
     }
