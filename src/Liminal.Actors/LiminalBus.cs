@@ -91,7 +91,7 @@ public sealed class LiminalBus
         var (channels, problems) = LoadChannels(settings);
         if (problems.Count > 0)
             throw new LiminalConfigurationException(problems);
-        var registry = system.ActorOf(ChannelRegistry.Props(channels, dedup, settings.Entities, settings.Clock), "liminal-channels");
+        var registry = system.ActorOf(ChannelRegistry.Props(channels, dedup, settings.Entities, settings.Clock, settings.SnapshotEvery), "liminal-channels");
         DrainOnShutdown(system, registry, settings.DrainTimeout);
         return registry;
     }

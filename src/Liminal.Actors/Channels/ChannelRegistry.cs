@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Akka.Actor;
+using Akka.Event;
 using Liminal.Actors.Entities;
 
 namespace Liminal.Actors.Channels;
@@ -7,9 +8,10 @@ namespace Liminal.Actors.Channels;
 /// <summary>
 /// The actor behind <c>LiminalBus.Channels</c>: knows every channel (from configuration at start-up and from
 /// <see cref="CreateChannel"/>), routes publishes, subscriptions and replays to the channel's router, and answers
-/// requests for unknown channels with a typed rejection.
+/// requests for unknown channels with a typed rejection. Channels created at run time are stored
+/// (<see cref="ChannelDefinitions"/>) and started again after a restart, before any request is served.
 /// </summary>
-public sealed partial class ChannelRegistry : ReceiveActor
+public sealed partial class ChannelRegistry : ReceiveActor, IWithStash
 {
     public const int MaxNameLength = 100;
     public const int MaxPartitions = 1024;
@@ -22,16 +24,68 @@ public sealed partial class ChannelRegistry : ReceiveActor
     private bool _draining;
     // Identifies this run of the bus in the claims its publishes make, so claims left by a run that died are recognised.
     private readonly string _incarnation = Guid.NewGuid().ToString("N");
+    private readonly long _snapshotEvery;
+    private IActorRef _definitions = ActorRefs.Nobody;
+    private int _recoveringSchemas;
+
+    public IStash Stash { get; set; } = null!;
 
     public ChannelRegistry(IReadOnlyList<(ChannelDefinition Definition, ChannelSchema Schema)> channels, IActorRef dedup,
-        EntityParentSettings parentSettings, TimeProvider clock)
+        EntityParentSettings parentSettings, TimeProvider clock, long snapshotEvery)
     {
         _dedup = dedup;
         _parentSettings = parentSettings;
         _clock = clock;
+        _snapshotEvery = snapshotEvery;
         foreach (var (definition, schema) in channels)
             StartRouter(definition, schema);
+        Recovering();
+    }
 
+    protected override void PreStart() => StartDefinitions();
+
+    private void StartDefinitions()
+    {
+        _definitions = Context.ActorOf(ChannelDefinitions.Props(_snapshotEvery));
+        Context.Watch(_definitions);
+    }
+
+    /// <summary>Until the channels created at run time are started again, every request waits.</summary>
+    private void Recovering()
+    {
+        Receive<DefinitionsRecovered>(recovered =>
+        {
+            foreach (var definition in recovered.Definitions.Where(d => !_routers.ContainsKey(d.Name)))
+            {
+                _recoveringSchemas++;
+                ChannelSchema.LoadAsync(definition)
+                    .PipeTo(Self, success: loaded => new SchemaLoaded(definition, loaded.Schema, loaded.Error, ActorRefs.Nobody));
+            }
+            BecomeReadyWhenRecovered();
+        });
+        Receive<SchemaLoaded>(loaded =>
+        {
+            _recoveringSchemas--;
+            if (loaded.Schema is null)
+                Context.GetLogger().Error("Channel {0} created earlier cannot start: {1}", loaded.Definition.Name, loaded.Error);
+            else
+                StartRouter(loaded.Definition, loaded.Schema);
+            BecomeReadyWhenRecovered();
+        });
+        Receive<Terminated>(terminated => terminated.ActorRef.Equals(_definitions), _ => StartDefinitions());
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void BecomeReadyWhenRecovered()
+    {
+        if (_recoveringSchemas > 0)
+            return;
+        Become(Ready);
+        Stash.UnstashAll();
+    }
+
+    private void Ready()
+    {
         Receive<Publish>(publish => Route(publish.Channel, publish, () =>
         {
             if (_draining)
@@ -58,11 +112,30 @@ public sealed partial class ChannelRegistry : ReceiveActor
         });
         Receive<GetChannels>(_ => Sender.Tell(new ChannelList(_routers.Keys.Order(StringComparer.Ordinal).ToArray())));
         Receive<SchemaLoaded>(OnSchemaLoaded);
+        Receive<DefinitionStored>(stored =>
+        {
+            var (definition, schema, replyTo) = _storing[stored.Definition.Name];
+            _storing.Remove(stored.Definition.Name);
+            StartRouter(definition, schema);
+            replyTo.Tell(new ChannelCreated(definition.Name));
+        });
+        Receive<DefinitionNotStored>(failed =>
+        {
+            var (definition, _, replyTo) = _storing[failed.Definition.Name];
+            _storing.Remove(failed.Definition.Name);
+            replyTo.Tell(new ChannelRejected(definition.Name, "the channel definition could not be stored; retry"));
+        });
+        // The definitions store stops on a journal failure; it comes back by replay (already started channels stay).
+        Receive<Terminated>(terminated => terminated.ActorRef.Equals(_definitions), _ => StartDefinitions());
+        Receive<DefinitionsRecovered>(_ => { });
     }
 
+    private readonly Dictionary<string, (ChannelDefinition Definition, ChannelSchema Schema, IActorRef ReplyTo)> _storing =
+        new(StringComparer.Ordinal);
+
     public static Props Props(IReadOnlyList<(ChannelDefinition Definition, ChannelSchema Schema)> channels, IActorRef dedup,
-        EntityParentSettings parentSettings, TimeProvider clock) =>
-        Akka.Actor.Props.Create(() => new ChannelRegistry(channels, dedup, parentSettings, clock));
+        EntityParentSettings parentSettings, TimeProvider clock, long snapshotEvery) =>
+        Akka.Actor.Props.Create(() => new ChannelRegistry(channels, dedup, parentSettings, clock, snapshotEvery));
 
     /// <summary>Every problem with a definition's name and partitions (the schema file is checked when loaded).</summary>
     public static IEnumerable<string> Problems(ChannelDefinition? definition)
@@ -92,7 +165,7 @@ public sealed partial class ChannelRegistry : ReceiveActor
     {
         var definition = create.Definition;
         var problems = Problems(definition).ToList();
-        if (problems.Count == 0 && (_routers.ContainsKey(definition.Name) || _creating.Contains(definition.Name)))
+        if (problems.Count == 0 && (_routers.ContainsKey(definition.Name) || _creating.Contains(definition.Name) || _storing.ContainsKey(definition.Name)))
             problems.Add($"channel '{definition.Name}' already exists");
         if (problems.Count > 0)
         {
@@ -114,8 +187,9 @@ public sealed partial class ChannelRegistry : ReceiveActor
             loaded.ReplyTo.Tell(new ChannelRejected(loaded.Definition.Name, loaded.Error ?? "schema could not be loaded"));
             return;
         }
-        StartRouter(loaded.Definition, loaded.Schema);
-        loaded.ReplyTo.Tell(new ChannelCreated(loaded.Definition.Name));
+        // Started only once stored, so a channel that was announced as created exists after a restart too.
+        _storing[loaded.Definition.Name] = (loaded.Definition, loaded.Schema, loaded.ReplyTo);
+        _definitions.Tell(new StoreDefinition(loaded.Definition));
     }
 
     private void StartRouter(ChannelDefinition definition, ChannelSchema schema) =>

@@ -45,6 +45,8 @@ public sealed class LiminalEventSerializer : SerializerWithStringManifest
         [typeof(StepOutputsCompacted)] = "conversation.step-outputs-compacted.v1",
         [typeof(ConversationStateSnapshot)] = "conversation.state-snapshot.v1",
         [typeof(MessageAppended)] = "channel.message-appended.v1",
+        [typeof(ChannelDefined)] = "channel.defined.v1",
+        [typeof(ChannelDefinitionsSnapshot)] = "channel.definitions-snapshot.v1",
         [typeof(OffsetAdvanced)] = "offsets.offset-advanced.v1",
         [typeof(EventProcessed)] = "offsets.event-processed.v1",
         [typeof(OffsetsSnapshot)] = "offsets.snapshot.v1",

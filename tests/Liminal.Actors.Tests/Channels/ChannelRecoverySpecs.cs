@@ -79,4 +79,33 @@ public sealed class ChannelRecoverySpecs : LiminalTestKit
             Shutdown(restarted);
         }
     }
+
+    [Fact]
+    public void A_channel_created_at_run_time_exists_again_after_a_restart()
+    {
+        var bus = LiminalBus.Start(Sys, Settings);
+        Ask<ChannelCreated>(bus.Channels, new CreateChannel(new ChannelDefinition("invoices", Durable: true, OrderSchema.FilePath, Partitions: 2)));
+        var ack = Ask<PublishAck>(bus.Channels, new Publish("invoices", new MessageEnvelope(OrderSchema.Order("i1"), "shop"), "i1"));
+        Shutdown(Sys);
+
+        var restarted = StartSystemOnSameDatabase();
+        try
+        {
+            var recovered = LiminalBus.Start(restarted, Settings);
+            var probe = CreateTestProbe(restarted);
+
+            Assert.Equal(["invoices", "orders"], Ask<ChannelList>(recovered.Channels, GetChannels.Instance, probe).Names);
+            Assert.Contains("already exists", Ask<ChannelRejected>(recovered.Channels, new CreateChannel(new ChannelDefinition("invoices", true)), probe).Reason);
+            // Its schema still applies, and its key and log are still there.
+            Assert.Equal(PublishFailure.SchemaMismatch,
+                Ask<PublishRejected>(recovered.Channels, new Publish("invoices", new MessageEnvelope("{}"u8.ToArray(), "shop")), probe).Reason);
+            Assert.True(Ask<PublishAck>(recovered.Channels, new Publish("invoices", new MessageEnvelope(OrderSchema.Order("i1"), "shop"), "i1"), probe).Duplicate);
+            recovered.Channels.Tell(new Replay("invoices", ack.Partition, 1, probe.Ref), probe.Ref);
+            Assert.Equal("i1", OrderSchema.OrderIdOf(probe.ExpectMsg<Delivery>()));
+        }
+        finally
+        {
+            Shutdown(restarted);
+        }
+    }
 }
