@@ -1,6 +1,10 @@
 using Akka.Actor;
 using Akka.Event;
+using Akka;
 using Akka.Persistence;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams.Dsl;
 using Akka.Streams;
 using Liminal.Actors.Persistence;
 
@@ -47,8 +51,16 @@ public sealed class ChannelPartition : GroupCommitActor<MessageAppended>
     {
         _channel = channel;
         _partition = partition;
-        PersistenceId = $"channel-{channel}-{partition}";
+        PersistenceId = PersistenceIdOf(channel, partition);
     }
+
+    public static string PersistenceIdOf(string channel, int partition) => $"channel-{channel}-{partition}";
+
+    /// <summary>The stored messages of a partition from one sequence number to another, read from the SQL journal.</summary>
+    public static Source<EventEnvelope, NotUsed> ReadLog(ActorSystem system, string channel, int partition, long fromSequenceNr, long toSequenceNr) =>
+        PersistenceQuery.Get(system)
+            .ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier)
+            .CurrentEventsByPersistenceId(PersistenceIdOf(channel, partition), Math.Max(1, fromSequenceNr), toSequenceNr);
 
     public static Props Props(string channel, int partition) =>
         Akka.Actor.Props.Create(() => new ChannelPartition(channel, partition));
@@ -116,11 +128,9 @@ public sealed class ChannelPartition : GroupCommitActor<MessageAppended>
         _awaitingTail.Add((replyTo, key));
         if (_awaitingTail.Count > 1)
             return;
-        var journal = Akka.Persistence.Query.PersistenceQuery.Get(Context.System)
-            .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier);
         var keys = new Dictionary<string, long>(StringComparer.Ordinal);
         // The stream touches only its own dictionary; the result comes back to the actor as a message.
-        journal.CurrentEventsByPersistenceId(PersistenceId, Math.Max(1, _highestAtStart - OrphanScanWindow), _highestAtStart)
+        ReadLog(Context.System, _channel, _partition, _highestAtStart - OrphanScanWindow, _highestAtStart)
             .RunForeach(envelope =>
             {
                 if (envelope.Event is MessageAppended { IdempotencyKey: { } stored })

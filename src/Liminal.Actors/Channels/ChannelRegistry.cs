@@ -20,7 +20,8 @@ public sealed partial class ChannelRegistry : ReceiveActor, IWithStash
     private readonly EntityParentSettings _parentSettings;
     private readonly TimeProvider _clock;
     private readonly Dictionary<string, IActorRef> _routers = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _creating = new(StringComparer.Ordinal);
+    // Channels being created: who asked, and the schema once loaded (the channel starts once its definition is stored).
+    private readonly Dictionary<string, (IActorRef ReplyTo, ChannelSchema? Schema)> _creating = new(StringComparer.Ordinal);
     private bool _draining;
     // Identifies this run of the bus in the claims its publishes make, so claims left by a run that died are recognised.
     private readonly string _incarnation = Guid.NewGuid().ToString("N");
@@ -59,7 +60,7 @@ public sealed partial class ChannelRegistry : ReceiveActor, IWithStash
             {
                 _recoveringSchemas++;
                 ChannelSchema.LoadAsync(definition)
-                    .PipeTo(Self, success: loaded => new SchemaLoaded(definition, loaded.Schema, loaded.Error, ActorRefs.Nobody));
+                    .PipeTo(Self, success: loaded => new SchemaLoaded(definition, loaded.Schema, loaded.Error));
             }
             BecomeReadyWhenRecovered();
         });
@@ -114,24 +115,20 @@ public sealed partial class ChannelRegistry : ReceiveActor, IWithStash
         Receive<SchemaLoaded>(OnSchemaLoaded);
         Receive<DefinitionStored>(stored =>
         {
-            var (definition, schema, replyTo) = _storing[stored.Definition.Name];
-            _storing.Remove(stored.Definition.Name);
-            StartRouter(definition, schema);
-            replyTo.Tell(new ChannelCreated(definition.Name));
+            _creating.Remove(stored.Definition.Name, out var creating);
+            StartRouter(stored.Definition, creating.Schema!);
+            creating.ReplyTo.Tell(new ChannelCreated(stored.Definition.Name));
         });
         Receive<DefinitionNotStored>(failed =>
         {
-            var (definition, _, replyTo) = _storing[failed.Definition.Name];
-            _storing.Remove(failed.Definition.Name);
-            replyTo.Tell(new ChannelRejected(definition.Name, "the channel definition could not be stored; retry"));
+            _creating.Remove(failed.Definition.Name, out var creating);
+            creating.ReplyTo.Tell(new ChannelRejected(failed.Definition.Name, "the channel definition could not be stored; retry"));
         });
         // The definitions store stops on a journal failure; it comes back by replay (already started channels stay).
         Receive<Terminated>(terminated => terminated.ActorRef.Equals(_definitions), _ => StartDefinitions());
         Receive<DefinitionsRecovered>(_ => { });
     }
 
-    private readonly Dictionary<string, (ChannelDefinition Definition, ChannelSchema Schema, IActorRef ReplyTo)> _storing =
-        new(StringComparer.Ordinal);
 
     public static Props Props(IReadOnlyList<(ChannelDefinition Definition, ChannelSchema Schema)> channels, IActorRef dedup,
         EntityParentSettings parentSettings, TimeProvider clock, long snapshotEvery) =>
@@ -165,7 +162,7 @@ public sealed partial class ChannelRegistry : ReceiveActor, IWithStash
     {
         var definition = create.Definition;
         var problems = Problems(definition).ToList();
-        if (problems.Count == 0 && (_routers.ContainsKey(definition.Name) || _creating.Contains(definition.Name) || _storing.ContainsKey(definition.Name)))
+        if (problems.Count == 0 && (_routers.ContainsKey(definition.Name) || _creating.ContainsKey(definition.Name)))
             problems.Add($"channel '{definition.Name}' already exists");
         if (problems.Count > 0)
         {
@@ -173,22 +170,23 @@ public sealed partial class ChannelRegistry : ReceiveActor, IWithStash
             return;
         }
 
-        _creating.Add(definition.Name);
-        var replyTo = Sender;
+        _creating[definition.Name] = (Sender, null);
         ChannelSchema.LoadAsync(definition)
-            .PipeTo(Self, success: loaded => new SchemaLoaded(definition, loaded.Schema, loaded.Error, replyTo));
+            .PipeTo(Self, success: loaded => new SchemaLoaded(definition, loaded.Schema, loaded.Error));
     }
 
     private void OnSchemaLoaded(SchemaLoaded loaded)
     {
-        _creating.Remove(loaded.Definition.Name);
+        var name = loaded.Definition.Name;
+        var replyTo = _creating[name].ReplyTo;
         if (loaded.Schema is null)
         {
-            loaded.ReplyTo.Tell(new ChannelRejected(loaded.Definition.Name, loaded.Error ?? "schema could not be loaded"));
+            _creating.Remove(name);
+            replyTo.Tell(new ChannelRejected(name, loaded.Error ?? "schema could not be loaded"));
             return;
         }
         // Started only once stored, so a channel that was announced as created exists after a restart too.
-        _storing[loaded.Definition.Name] = (loaded.Definition, loaded.Schema, loaded.ReplyTo);
+        _creating[name] = (replyTo, loaded.Schema);
         _definitions.Tell(new StoreDefinition(loaded.Definition));
     }
 
@@ -215,6 +213,6 @@ public sealed partial class ChannelRegistry : ReceiveActor, IWithStash
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]
     private static partial Regex NamePattern();
 
-    private sealed record SchemaLoaded(ChannelDefinition Definition, ChannelSchema? Schema, string? Error, IActorRef ReplyTo)
+    private sealed record SchemaLoaded(ChannelDefinition Definition, ChannelSchema? Schema, string? Error)
         : INoSerializationVerificationNeeded;
 }

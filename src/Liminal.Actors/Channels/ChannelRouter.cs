@@ -1,6 +1,4 @@
 using Akka.Actor;
-using Akka.Persistence.Query;
-using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Entities;
@@ -165,12 +163,11 @@ internal sealed class ChannelRouter : EntityParent
             return;
         }
 
-        var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
         var subscriber = replay.Subscriber;
         var channel = _definition.Name;
         var last = Math.Max(0, replay.FromSequenceNr - 1);
         // The stream runs outside the actor and touches no actor state: it only tells the subscriber.
-        journal.CurrentEventsByPersistenceId($"channel-{channel}-{replay.Partition}", Math.Max(1, replay.FromSequenceNr), long.MaxValue)
+        ChannelPartition.ReadLog(Context.System, channel, replay.Partition, replay.FromSequenceNr, long.MaxValue)
             .RunForeach(envelope =>
             {
                 last = envelope.SequenceNr;

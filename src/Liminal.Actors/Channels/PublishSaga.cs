@@ -101,10 +101,7 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
                     _dedup.Tell(new TakeOverClaim(key, deadOwner, _incarnation));
                     return;
                 }
-                var receipt = ReceiptFor(sequenceNr);
-                _ack = new PublishAck(Channel, _partition, sequenceNr, false, 0, Duplicate: true, InFlight: false, receipt);
-                Become(Completing);
-                _dedup.Tell(new CompleteReceipt(key, receipt));
+                CompleteKey(new PublishAck(Channel, _partition, sequenceNr, false, 0, Duplicate: true, InFlight: false, ReceiptFor(sequenceNr)));
             });
             Receive<StoredKeyUnknown>(_ => Finish(new PublishAck(Channel, _partition, null, false, 0, Duplicate: true, InFlight: true, null)));
             Receive<ReceiveTimeout>(_ => Finish(new PublishRejected(Channel, PublishFailure.Overloaded, "timed out resolving a key left by a stopped bus")));
@@ -150,16 +147,21 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
 
     private void Delivered(long? sequenceNr, int deliveredCount)
     {
-        if (_publish.IdempotencyKey is not { } key)
+        if (_publish.IdempotencyKey is null)
         {
             Finish(new PublishAck(Channel, _partition, sequenceNr, deliveredCount > 0, deliveredCount, false, false, null));
             return;
         }
 
-        var receipt = ReceiptFor(sequenceNr);
-        _ack = new PublishAck(Channel, _partition, sequenceNr, deliveredCount > 0, deliveredCount, false, false, receipt);
+        CompleteKey(new PublishAck(Channel, _partition, sequenceNr, deliveredCount > 0, deliveredCount, false, false, ReceiptFor(sequenceNr)));
+    }
+
+    /// <summary>Stores the key's receipt; <paramref name="ack"/> goes to the publisher once it is stored.</summary>
+    private void CompleteKey(PublishAck ack)
+    {
+        _ack = ack;
         Become(Completing);
-        _dedup.Tell(new CompleteReceipt(key, receipt));
+        _dedup.Tell(new CompleteReceipt(_publish.IdempotencyKey!, ack.Receipt!));
     }
 
     private void Completing()

@@ -24,6 +24,7 @@ public sealed class GroupCommitSqlJournal(Akka.Configuration.Config journalConfi
     private List<QueuedWrite> _queued = [];
     private bool _writing;
     private readonly Dictionary<string, Task> _latestByPersistenceId = new(StringComparer.Ordinal);
+    private readonly Metrics.LiminalMetrics _metrics = Metrics.LiminalMetrics.For(Context.System);
 
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
     {
@@ -92,7 +93,7 @@ public sealed class GroupCommitSqlJournal(Akka.Configuration.Config journalConfi
 
         var self = Self;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var metrics = Metrics.LiminalMetrics.For(Context.System);
+        var metrics = _metrics;
         written.ContinueWith(task =>
         {
             metrics.JournalWritten(System.Diagnostics.Stopwatch.GetElapsedTime(started));
