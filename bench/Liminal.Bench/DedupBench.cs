@@ -37,6 +37,8 @@ internal static class DedupBench
             var completedCount = 0;
             var outcomes = new ConcurrentDictionary<string, int>();
             var next = -1;
+            var gc = GcReport.Start();
+            var journalBefore = Liminal.Actors.Metrics.LiminalMetrics.For(system).Snapshot().JournalWrites;
             var stopwatch = Stopwatch.StartNew();
             await Task.WhenAll(Enumerable.Range(0, clients).Select(client => Task.Run(async () =>
             {
@@ -66,6 +68,11 @@ internal static class DedupBench
                               string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key} {o.Value:N0}")) + ")");
             Console.WriteLine($"claim latency: p50 {Ms(histogram, 50)} ms, p99 {Ms(histogram, 99)} ms, " +
                               $"p99.9 {Ms(histogram, 99.9)} ms, max {histogram.GetMaxValue() * 1000.0 / Stopwatch.Frequency:F1} ms");
+            Console.WriteLine(gc);
+            var journal = Liminal.Actors.Metrics.LiminalMetrics.For(system).Snapshot().JournalWrites;
+            var writes = journal.Count - journalBefore.Count;
+            Console.WriteLine($"journal: {writes:N0} transactions, {(journal.SumSeconds - journalBefore.SumSeconds) * 1000 / writes:F2} ms mean, " +
+                              $"{(journal.SumSeconds - journalBefore.SumSeconds) / stopwatch.Elapsed.TotalSeconds:P0} of the time busy");
             Console.WriteLine($"claims/s vs raw events/s: {claimsPerSecond / raw:P0} " +
                               "(each new key writes two events: its claim and its receipt)");
         }

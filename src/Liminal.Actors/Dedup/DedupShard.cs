@@ -30,6 +30,8 @@ public sealed class DedupShard : GroupCommitActor<IDedupEvent>, IWithTimers
 
     protected override long SnapshotEvery => _settings.SnapshotEvery;
 
+    protected override bool PackWrites => true;
+
     protected override long SnapshotCost => _durable.Count;
 
     private long NowMillis => _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();

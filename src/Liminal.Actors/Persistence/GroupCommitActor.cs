@@ -19,14 +19,23 @@ namespace Liminal.Actors.Persistence;
 /// the journal, dropping the projection. Subclasses keep two copies of their state: the projection decides,
 /// the durable copy is what snapshots save.
 /// </remarks>
-public abstract class GroupCommitActor<TEvent> : UntypedPersistentActor where TEvent : class
+public abstract class GroupCommitActor<TEvent> : UntypedPersistentActor where TEvent : class, ILiminalEvent
 {
     private readonly WriteBatcher<TEvent> _batcher = new();
     private long _eventsSinceSnapshot;
     private bool _stopWhenWritten;
 
-    /// <summary>The sequence number the last decided event has (or will have, once durable).</summary>
+    /// <summary>
+    /// The sequence number the last decided event has (or will have, once durable); meaningless in an actor that
+    /// <see cref="PackWrites"/>, whose rows hold several events.
+    /// </summary>
     protected long ProjectedSequenceNr { get; private set; }
+
+    /// <summary>
+    /// Writes each group commit of several events as one <see cref="EventBatch"/> row instead of a row per event.
+    /// For actors whose journal sequence numbers are not part of their contract (they no longer count events).
+    /// </summary>
+    protected virtual bool PackWrites => false;
 
     /// <summary>Events between snapshots.</summary>
     protected abstract long SnapshotEvery { get; }
@@ -65,6 +74,13 @@ public abstract class GroupCommitActor<TEvent> : UntypedPersistentActor where TE
             case TEvent @event:
                 ApplyDurable(@event);
                 _eventsSinceSnapshot++;
+                break;
+            case EventBatch batch:
+                foreach (var @event in batch.Events)
+                {
+                    ApplyDurable((TEvent)@event);
+                    _eventsSinceSnapshot++;
+                }
                 break;
             case RecoveryCompleted:
                 ProjectedSequenceNr = LastSequenceNr;
@@ -145,17 +161,36 @@ public abstract class GroupCommitActor<TEvent> : UntypedPersistentActor where TE
                 Context.Stop(Self);
             return;
         }
+        if (PackWrites && batch.Count > 1)
+        {
+            PersistAsync(new EventBatch([.. batch]), _ =>
+            {
+                foreach (var @event in batch)
+                    Durable(@event);
+                BatchWritten();
+            });
+            return;
+        }
         var last = batch[^1];
         PersistAllAsync(batch, @event =>
         {
-            ApplyDurable(@event);
-            OnEventDurable(@event);
-            MaybeSnapshot();
-            if (!ReferenceEquals(@event, last))
-                return;
-            _batcher.Written(Self);
-            WriteNextBatch();
+            Durable(@event);
+            if (ReferenceEquals(@event, last))
+                BatchWritten();
         });
+    }
+
+    private void Durable(TEvent @event)
+    {
+        ApplyDurable(@event);
+        OnEventDurable(@event);
+        MaybeSnapshot();
+    }
+
+    private void BatchWritten()
+    {
+        _batcher.Written(Self);
+        WriteNextBatch();
     }
 
     private void MaybeSnapshot()

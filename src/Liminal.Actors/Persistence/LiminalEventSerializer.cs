@@ -30,6 +30,7 @@ public sealed class LiminalEventSerializer : SerializerWithStringManifest
 
     private static readonly FrozenDictionary<Type, string> ManifestByType = new Dictionary<Type, string>
     {
+        [typeof(EventBatch)] = "liminal.event-batch.v1",
         [typeof(KeyClaimed)] = "dedup.key-claimed.v1",
         [typeof(KeyCompleted)] = "dedup.key-completed.v1",
         [typeof(KeyClaimedAndCompleted)] = "dedup.key-claimed-and-completed.v1",
@@ -69,12 +70,60 @@ public sealed class LiminalEventSerializer : SerializerWithStringManifest
     public override byte[] ToBinary(object obj)
     {
         _ = Manifest(obj);
-        return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
+        return obj is EventBatch batch
+            ? BatchToBinary(batch)
+            : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
     }
 
     public override object FromBinary(byte[] bytes, string manifest) =>
+        manifest == BatchManifest
+            ? BatchFromBinary(bytes)
+            : JsonSerializer.Deserialize(bytes, TypeOf(manifest), Json) ?? throw new SerializationException($"Empty payload for {manifest}");
+
+    private static readonly string BatchManifest = ManifestByType[typeof(EventBatch)];
+
+    // {"events":[{"manifest":"dedup.key-claimed.v1","event":{...}}, ...]}: each event under its own stable manifest.
+    private static byte[] BatchToBinary(EventBatch batch)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 * batch.Events.Count + 16);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("events");
+            foreach (var @event in batch.Events)
+            {
+                if (@event is EventBatch)
+                    throw new ArgumentException("An event batch cannot hold another batch.");
+                writer.WriteStartObject();
+                writer.WriteString("manifest", ManifestByType.GetValueOrDefault(@event.GetType())
+                    ?? throw new ArgumentException($"{@event.GetType()} has no Liminal manifest; add one to {nameof(LiminalEventSerializer)}."));
+                writer.WritePropertyName("event");
+                JsonSerializer.Serialize(writer, @event, @event.GetType(), Json);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static EventBatch BatchFromBinary(byte[] bytes)
+    {
+        using var document = JsonDocument.Parse(bytes);
+        var events = new List<ILiminalEvent>();
+        foreach (var element in document.RootElement.GetProperty("events").EnumerateArray())
+        {
+            var manifest = element.GetProperty("manifest").GetString() ?? "";
+            if (manifest == BatchManifest || element.GetProperty("event").Deserialize(TypeOf(manifest), Json) is not ILiminalEvent @event)
+                throw new SerializationException($"'{manifest}' cannot be an event of a batch");
+            events.Add(@event);
+        }
+        return new EventBatch(events);
+    }
+
+    private static Type TypeOf(string manifest) =>
         TypeByManifest.TryGetValue(manifest, out var type)
-            ? JsonSerializer.Deserialize(bytes, type, Json) ?? throw new SerializationException($"Empty payload for {manifest}")
+            ? type
             : throw new SerializationException($"Unknown Liminal manifest '{manifest}'");
 
     /// <summary>

@@ -84,4 +84,40 @@ public sealed class DedupRecoverySpecs : LiminalTestKit
         Assert.Equal(6, JournalRows("dedup-default-0"));
         AssertSameDecisionsAfterRestart(settings, claimedAtOfB);
     }
+
+    [Fact]
+    public void Claims_written_together_in_one_journal_row_all_survive_a_restart()
+    {
+        // One shard and 200 claims sent at once: while the first write is under way the rest pile up and go to
+        // the journal packed together, so there are far fewer rows than claims.
+        var settings = DefaultSettings with { DedupShards = 1 };
+        var dedup = LiminalBus.Start(Sys, settings).Dedup;
+        var probe = CreateTestProbe();
+        var keys = Enumerable.Range(0, 200).Select(i => $"packed-{i}").ToArray();
+        foreach (var key in keys)
+            dedup.Tell(key.EndsWith('7') ? new ClaimOrComplete(key, ReceiptA) : new ClaimOrGet(key), probe);
+        for (var i = 0; i < keys.Length; i++)
+            probe.ExpectMsg<object>(reply => reply is DedupDecision.Claimed or IdempotencyResult.New);
+        Assert.InRange(JournalRows("dedup-default-0"), 1, keys.Length / 2);
+
+        Shutdown(Sys);
+        var restarted = StartSystemOnSameDatabase();
+        try
+        {
+            var recovered = LiminalBus.Start(restarted, settings).Dedup;
+            var restartedProbe = CreateTestProbe(restarted);
+            foreach (var key in keys)
+            {
+                var decision = Ask<KeyStatus>(recovered, new LookupKey(key), restartedProbe).Decision;
+                if (key.EndsWith('7'))
+                    Assert.Equal(new DedupDecision.Completed(ReceiptA), decision);
+                else
+                    Assert.IsType<DedupDecision.InFlight>(decision);
+            }
+        }
+        finally
+        {
+            Shutdown(restarted);
+        }
+    }
 }
