@@ -56,6 +56,9 @@ internal sealed class BenchOptions(Dictionary<string, string> values)
         return new BenchOptions(values);
     }
 
+    /// <summary>Extra HOCON for the actor system (<c>--hocon "akka.persistence.journal.sql.batch-size = 500"</c>), to try a setting.</summary>
+    public string? Hocon => values.GetValueOrDefault("hocon");
+
     public int Int(string name, int fallback) => values.TryGetValue(name, out var v) ? int.Parse(v) : fallback;
 
     public double Double(string name, double fallback) =>

@@ -22,44 +22,23 @@ internal static class DedupBench
         var path = options.DatabasePath("dedup");
 
         var snapshotEvery = options.Int("snapshot-every", new LiminalSettings().SnapshotEvery);
-        var system = BenchSystem.Create(path);
+        var system = BenchSystem.Create(path, options.Hocon);
         try
         {
+            // Tiered JIT: the first seconds of a process run unoptimised code, so each workload runs once unmeasured.
+            await RawJournalBench.EventsPerSecondAsync(system, claims / 5);
             var raw = await RawJournalBench.EventsPerSecondAsync(system, claims);
             Console.WriteLine($"raw journal, 1 actor PersistAsync: {raw,10:N0} events/s");
 
             var bus = LiminalBus.Start(system, new LiminalSettings { DedupShards = shards, SnapshotEvery = snapshotEvery });
             await WarmUpAsync(bus.Dedup, shards);
+            await RunClientsAsync(bus.Dedup, clients, claims / 5, duplicateShare, "warm-up", new LongConcurrentHistogram(1, TimeStamp.Seconds(60), 3));
 
             var histogram = new LongConcurrentHistogram(1, TimeStamp.Seconds(60), 3);
-            // Keys completed so far, for the duplicate share (a plain array: ConcurrentBag's cross-thread peeks lock).
-            var completed = new string?[claims];
-            var completedCount = 0;
-            var outcomes = new ConcurrentDictionary<string, int>();
-            var next = -1;
             var gc = GcReport.Start();
             var journalBefore = Liminal.Actors.Metrics.LiminalMetrics.For(system).Snapshot().JournalWrites;
             var stopwatch = Stopwatch.StartNew();
-            await Task.WhenAll(Enumerable.Range(0, clients).Select(client => Task.Run(async () =>
-            {
-                var random = new Random(client);
-                int n;
-                while ((n = Interlocked.Increment(ref next)) < claims)
-                {
-                    var known = Volatile.Read(ref completedCount);
-                    var duplicate = known > 0 && random.NextDouble() < duplicateShare ? Volatile.Read(ref completed[random.Next(known)]) : null;
-                    var key = duplicate ?? $"key-{n}";
-                    var started = Stopwatch.GetTimestamp();
-                    var decision = await bus.Dedup.Ask<object>(new ClaimOrGet(key), TimeSpan.FromSeconds(30));
-                    histogram.RecordValue(Stopwatch.GetTimestamp() - started);
-                    outcomes.AddOrUpdate(decision.GetType().Name, 1, (_, n) => n + 1);
-                    if (decision is DedupDecision.Claimed)
-                    {
-                        await bus.Dedup.Ask<ReceiptStored>(new CompleteReceipt(key, new ProcessingReceipt([1])), TimeSpan.FromSeconds(30));
-                        Volatile.Write(ref completed[Interlocked.Increment(ref completedCount) - 1], key);
-                    }
-                }
-            })));
+            var outcomes = await RunClientsAsync(bus.Dedup, clients, claims, duplicateShare, "key", histogram);
             stopwatch.Stop();
 
             var claimsPerSecond = claims / stopwatch.Elapsed.TotalSeconds;
@@ -80,6 +59,38 @@ internal static class DedupBench
         {
             await system.Terminate();
         }
+    }
+
+    /// <summary>Clients claim (and complete) <paramref name="claims"/> keys; returns how many got each decision.</summary>
+    private static async Task<IReadOnlyDictionary<string, int>> RunClientsAsync(
+        IActorRef dedup, int clients, int claims, double duplicateShare, string keyPrefix, LongConcurrentHistogram histogram)
+    {
+        // Keys completed so far, for the duplicate share (a plain array: ConcurrentBag's cross-thread peeks lock).
+        var completed = new string?[claims];
+        var completedCount = 0;
+        var outcomes = new ConcurrentDictionary<string, int>();
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(client => Task.Run(async () =>
+        {
+            var random = new Random(client);
+            int n;
+            while ((n = Interlocked.Increment(ref next)) < claims)
+            {
+                var known = Volatile.Read(ref completedCount);
+                var duplicate = known > 0 && random.NextDouble() < duplicateShare ? Volatile.Read(ref completed[random.Next(known)]) : null;
+                var key = duplicate ?? $"{keyPrefix}-{n}";
+                var started = Stopwatch.GetTimestamp();
+                var decision = await dedup.Ask<object>(new ClaimOrGet(key), TimeSpan.FromSeconds(30));
+                histogram.RecordValue(Stopwatch.GetTimestamp() - started);
+                outcomes.AddOrUpdate(decision.GetType().Name, 1, (_, count) => count + 1);
+                if (decision is DedupDecision.Claimed)
+                {
+                    await dedup.Ask<ReceiptStored>(new CompleteReceipt(key, new ProcessingReceipt([1])), TimeSpan.FromSeconds(30));
+                    Volatile.Write(ref completed[Interlocked.Increment(ref completedCount) - 1], key);
+                }
+            }
+        })));
+        return outcomes;
     }
 
     private static async Task WarmUpAsync(IActorRef dedup, int shards)

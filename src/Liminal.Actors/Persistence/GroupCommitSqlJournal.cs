@@ -16,7 +16,9 @@ namespace Liminal.Actors.Persistence;
 /// Each actor's own writes stay in order (a persistent actor never sends a write before its previous one is
 /// confirmed). A batch is all-or-nothing in the database; every actor in a failed batch gets the failure, which is
 /// what the plain journal does for its own write. Highest-sequence-number reads wait for the actor's queued or
-/// in-flight write, as the plain journal does for in-flight ones.
+/// in-flight write, as the plain journal does for in-flight ones. On SQLite the rows are written by
+/// <see cref="SqliteJournalWriter"/>, which group-commits on its own thread (<c>direct-sqlite-writes = off</c> in the
+/// journal's configuration hands writing back to the plugin); reads, queries and deletes are always the plugin's.
 /// </remarks>
 public sealed class GroupCommitSqlJournal(Akka.Configuration.Config journalConfig) : SqlWriteJournal(journalConfig)
 {
@@ -25,10 +27,32 @@ public sealed class GroupCommitSqlJournal(Akka.Configuration.Config journalConfi
     private bool _writing;
     private readonly Dictionary<string, Task> _latestByPersistenceId = new(StringComparer.Ordinal);
     private readonly Metrics.LiminalMetrics _metrics = Metrics.LiminalMetrics.For(Context.System);
+    private readonly SqliteJournalWriter? _sqlite = SqliteWriterFor(journalConfig);
+
+    // SQLite's rows are written by Liminal's own writer (see SqliteJournalWriter); other databases by the plugin.
+    private static SqliteJournalWriter? SqliteWriterFor(Akka.Configuration.Config journalConfig)
+    {
+        var config = journalConfig.WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultJournalConfiguration);
+        if (!config.GetBoolean("direct-sqlite-writes", true) ||
+            !config.GetString("provider-name", "").StartsWith("SQLite", StringComparison.OrdinalIgnoreCase) ||
+            SqliteJournalTables.From(config) is not { } tables)
+            return null;
+        var metrics = Metrics.LiminalMetrics.For(Context.System);
+        return new SqliteJournalWriter(Context.System, config.GetString("connection-string"), tables, metrics.JournalWritten);
+    }
+
+    protected override void PostStop()
+    {
+        _sqlite?.Dispose();
+        base.PostStop();
+    }
 
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
     {
-        var write = new QueuedWrite(messages.ToList());
+        var writes = messages.ToList();
+        if (_sqlite is not null)
+            return WriteToSqlite(writes);
+        var write = new QueuedWrite(writes);
         lock (_lock)
         {
             _queued.Add(write);
@@ -40,6 +64,23 @@ public sealed class GroupCommitSqlJournal(Akka.Configuration.Config journalConfi
         }
         WriteQueued();
         return write.Completion.Task;
+    }
+
+    // The SQLite writer group-commits on its own thread: whatever arrives while it writes goes in its next transaction.
+    private Task<IImmutableList<Exception>> WriteToSqlite(List<AtomicWrite> writes)
+    {
+        var written = _sqlite!.WriteAsync([.. writes.Select(_sqlite.Prepare)]);
+        lock (_lock)
+            foreach (var write in writes)
+                _latestByPersistenceId[write.PersistenceId] = written;
+        written.ContinueWith(task =>
+        {
+            lock (_lock)
+                foreach (var write in writes)
+                    if (_latestByPersistenceId.TryGetValue(write.PersistenceId, out var latest) && latest == task)
+                        _latestByPersistenceId.Remove(write.PersistenceId);
+        }, TaskContinuationOptions.ExecuteSynchronously);
+        return written;
     }
 
     protected override bool ReceivePluginInternal(object message)
