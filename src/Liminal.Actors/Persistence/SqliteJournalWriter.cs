@@ -166,6 +166,9 @@ internal sealed class SqliteJournalWriter : IDisposable
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
         _connection = connection;
+        // While another connection (a snapshot save, a delete) holds SQLite's write lock, wait inside SQLite, which
+        // retries within milliseconds, rather than in Microsoft.Data.Sqlite's retry loop, which sleeps 150 ms a try.
+        Check(raw.sqlite3_busy_timeout(connection.Handle, 30_000));
         _insertRow = Prepare(_tables.InsertRowSql);
         _insertTag = Prepare(_tables.InsertTagSql);
         return connection;
