@@ -5,6 +5,7 @@ using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Liminal.Actors.Dedup;
 using Liminal.Actors.Tests.TestSupport;
 
 namespace Liminal.Actors.Tests.Persistence;
@@ -51,6 +52,22 @@ public sealed class SqliteJournalWriterSpecs : LiminalTestKit
         ExpectMsg("also kept");
         Assert.Equal(2, JournalRows("notes-2"));
         Assert.Equal(["kept", "also kept"], NotesAfterRestart("notes-2"));
+    }
+
+    [Fact]
+    public void A_database_error_fails_the_writes_of_its_transaction_and_writing_resumes_once_it_clears()
+    {
+        var dedup = LiminalBus.Start(Sys, DefaultSettings with { DedupShards = 1 }).Dedup;
+        Ask<DedupDecision.Claimed>(dedup, new ClaimOrGet("before"));
+
+        ExecuteSql("ALTER TABLE journal RENAME TO journal_away");
+        Assert.Equal(DedupRejection.PersistFailed, Ask<DedupRejected>(dedup, new ClaimOrGet("during")).Reason);
+
+        ExecuteSql("ALTER TABLE journal_away RENAME TO journal");
+        // The shard restarts from the journal: the failed claim was never stored, the earlier one was.
+        Assert.IsType<DedupDecision.Claimed>(Ask<object>(dedup, new ClaimOrGet("during")));
+        Assert.IsType<DedupDecision.InFlight>(Ask<KeyStatus>(dedup, new LookupKey("before")).Decision);
+        Assert.Equal(2, JournalRows("dedup-"));
     }
 
     /// <summary>What the actor recovers in a new actor system on the same database.</summary>

@@ -78,6 +78,15 @@ public abstract class LiminalTestKit : Akka.TestKit.Xunit2.TestKit
         command.ExecuteNonQuery();
     }
 
+    /// <summary>Runs a statement on the test database from a connection of its own (e.g. to break the journal).</summary>
+    protected void ExecuteSql(string sql)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
     protected IReadOnlyList<string> JournalManifests(string prefix)
     {
         using var connection = Open();
