@@ -32,13 +32,13 @@ public sealed class GroupCommitSqlJournal(Akka.Configuration.Config journalConfi
     // SQLite's rows are written by Liminal's own writer (see SqliteJournalWriter); other databases by the plugin.
     private static SqliteJournalWriter? SqliteWriterFor(Akka.Configuration.Config journalConfig)
     {
-        var config = journalConfig.WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultJournalConfiguration);
-        if (!config.GetBoolean("direct-sqlite-writes", true) ||
-            !config.GetString("provider-name", "").StartsWith("SQLite", StringComparison.OrdinalIgnoreCase) ||
-            SqliteJournalTables.From(config) is not { } tables)
+        var hocon = journalConfig.WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultJournalConfiguration);
+        var config = new Akka.Persistence.Sql.Config.JournalConfig(hocon);
+        if (!hocon.GetBoolean("direct-sqlite-writes", true) ||
+            !config.ProviderName.StartsWith("SQLite", StringComparison.OrdinalIgnoreCase) ||
+            SqliteJournalTables.From(config, hocon) is not { } tables)
             return null;
-        var metrics = Metrics.LiminalMetrics.For(Context.System);
-        return new SqliteJournalWriter(Context.System, config.GetString("connection-string"), tables, metrics.JournalWritten);
+        return new SqliteJournalWriter(Context.System, config, tables, Metrics.LiminalMetrics.For(Context.System).JournalWritten);
     }
 
     protected override void PostStop()
@@ -53,11 +53,10 @@ public sealed class GroupCommitSqlJournal(Akka.Configuration.Config journalConfi
         if (_sqlite is not null)
             return WriteToSqlite(writes);
         var write = new QueuedWrite(writes);
+        TrackUntilWritten(writes, write.Completion.Task);
         lock (_lock)
         {
             _queued.Add(write);
-            foreach (var atomicWrite in write.Writes)
-                _latestByPersistenceId[atomicWrite.PersistenceId] = write.Completion.Task;
             if (_writing)
                 return write.Completion.Task;
             _writing = true;
@@ -69,7 +68,14 @@ public sealed class GroupCommitSqlJournal(Akka.Configuration.Config journalConfi
     // The SQLite writer group-commits on its own thread: whatever arrives while it writes goes in its next transaction.
     private Task<IImmutableList<Exception>> WriteToSqlite(List<AtomicWrite> writes)
     {
-        var written = _sqlite!.WriteAsync([.. writes.Select(_sqlite.Prepare)]);
+        var written = _sqlite!.WriteAsync(_sqlite.Prepare(writes));
+        TrackUntilWritten(writes, written);
+        return written;
+    }
+
+    /// <summary>Highest-sequence-number reads of these writes' actors wait for <paramref name="written"/> until it completes.</summary>
+    private void TrackUntilWritten(List<AtomicWrite> writes, Task written)
+    {
         lock (_lock)
             foreach (var write in writes)
                 _latestByPersistenceId[write.PersistenceId] = written;
@@ -80,7 +86,6 @@ public sealed class GroupCommitSqlJournal(Akka.Configuration.Config journalConfi
                     if (_latestByPersistenceId.TryGetValue(write.PersistenceId, out var latest) && latest == task)
                         _latestByPersistenceId.Remove(write.PersistenceId);
         }, TaskContinuationOptions.ExecuteSynchronously);
-        return written;
     }
 
     protected override bool ReceivePluginInternal(object message)
@@ -89,9 +94,6 @@ public sealed class GroupCommitSqlJournal(Akka.Configuration.Config journalConfi
             return base.ReceivePluginInternal(message);
         lock (_lock)
         {
-            foreach (var (id, task) in _latestByPersistenceId.ToList())
-                if (task.IsCompleted)
-                    _latestByPersistenceId.Remove(id);
             if (_queued.Count == 0)
             {
                 _writing = false;

@@ -83,7 +83,7 @@ public sealed class LiminalEventSerializer : SerializerWithStringManifest
     private static readonly string BatchManifest = ManifestByType[typeof(EventBatch)];
 
     // {"events":[{"manifest":"dedup.key-claimed.v1","event":{...}}, ...]}: each event under its own stable manifest.
-    private static byte[] BatchToBinary(EventBatch batch)
+    private byte[] BatchToBinary(EventBatch batch)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 * batch.Events.Count + 16);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -95,8 +95,7 @@ public sealed class LiminalEventSerializer : SerializerWithStringManifest
                 if (@event is EventBatch)
                     throw new ArgumentException("An event batch cannot hold another batch.");
                 writer.WriteStartObject();
-                writer.WriteString("manifest", ManifestByType.GetValueOrDefault(@event.GetType())
-                    ?? throw new ArgumentException($"{@event.GetType()} has no Liminal manifest; add one to {nameof(LiminalEventSerializer)}."));
+                writer.WriteString("manifest", Manifest(@event));
                 writer.WritePropertyName("event");
                 JsonSerializer.Serialize(writer, @event, @event.GetType(), Json);
                 writer.WriteEndObject();

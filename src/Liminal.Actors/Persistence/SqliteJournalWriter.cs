@@ -2,9 +2,9 @@ using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Persistence;
-using Akka.Persistence.Journal;
-using Akka.Serialization;
-using Akka.Util;
+using Akka.Persistence.Sql.Config;
+using Akka.Persistence.Sql.Journal.Dao;
+using Akka.Persistence.Sql.Journal.Types;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -25,7 +25,7 @@ internal sealed class SqliteJournalWriter : IDisposable
 {
     private readonly string _connectionString;
     private readonly SqliteJournalTables _tables;
-    private readonly ExtendedActorSystem _system;
+    private readonly ByteArrayJournalSerializer _serializer;
     private readonly BlockingCollection<PendingWrite> _queue = new();
     private readonly Thread _thread;
     private sqlite3_stmt? _insertRow;
@@ -34,31 +34,25 @@ internal sealed class SqliteJournalWriter : IDisposable
 
     private readonly Action<TimeSpan> _transactionWritten;
 
-    public SqliteJournalWriter(ActorSystem system, string connectionString, SqliteJournalTables tables, Action<TimeSpan> transactionWritten)
+    public SqliteJournalWriter(ActorSystem system, JournalConfig config, SqliteJournalTables tables, Action<TimeSpan> transactionWritten)
     {
         _transactionWritten = transactionWritten;
-        _system = (ExtendedActorSystem)system;
-        _connectionString = connectionString;
+        // The plugin's own serializer makes the rows, so they are exactly what its reads expect.
+        _serializer = new ByteArrayJournalSerializer(config, system.Serialization, config.PluginConfig.TagSeparator, Guid.NewGuid().ToString("N"));
+        _connectionString = config.ConnectionString;
         _tables = tables;
         _thread = new Thread(Run) { IsBackground = true, Name = "liminal-sqlite-journal" };
         _thread.Start();
     }
 
     /// <summary>
-    /// Serializes an <see cref="AtomicWrite"/> the way Akka.Persistence.Sql does. Called as writes arrive, so it
-    /// overlaps the database work of the write before; a serialization error rejects this write alone.
+    /// Serializes writes with Akka.Persistence.Sql's serializer. Called as writes arrive, so it overlaps the database
+    /// work of the write before; a serialization error rejects its own write alone.
     /// </summary>
-    public PreparedWrite Prepare(AtomicWrite write)
-    {
-        try
-        {
-            return new PreparedWrite([.. ((IImmutableList<IPersistentRepresentation>)write.Payload).Select(Serialize)], null);
-        }
-        catch (Exception error)
-        {
-            return new PreparedWrite([], error);
-        }
-    }
+    public IReadOnlyList<PreparedWrite> Prepare(IEnumerable<AtomicWrite> writes) =>
+        [.. _serializer.Serialize(writes, DateTime.UtcNow.Ticks).Select(rows => rows.Success.HasValue
+            ? new PreparedWrite(rows.Success.Value, null)
+            : new PreparedWrite([], rows.Failure.Value))];
 
     /// <summary>
     /// Writes the rows of every prepared write, in the writer's next transaction. The result has one entry per
@@ -111,41 +105,43 @@ internal sealed class SqliteJournalWriter : IDisposable
     {
         var connection = _connection ??= Open();
         using var transaction = connection.BeginTransaction();
-        var created = DateTime.UtcNow.Ticks;
         foreach (var write in writes)
         foreach (var row in write.Rows)
-            Insert(row, created);
+            Insert(row);
         transaction.Commit();
     }
 
     // SQLite's own API, bound by position: Microsoft.Data.Sqlite resolves every parameter by name on every
     // execution, which cost more than the insert itself.
-    private void Insert(JournalRow row, long created)
+    private void Insert(JournalRow row)
     {
         var insert = _insertRow!;
-        Check(raw.sqlite3_bind_int64(insert, 1, row.Timestamp == 0 ? created : row.Timestamp));
+        Check(raw.sqlite3_bind_int64(insert, 1, row.Timestamp));
         Check(raw.sqlite3_bind_text(insert, 2, row.PersistenceId));
-        Check(raw.sqlite3_bind_int64(insert, 3, row.SequenceNr));
+        Check(raw.sqlite3_bind_int64(insert, 3, row.SequenceNumber));
         Check(raw.sqlite3_bind_blob(insert, 4, row.Message));
-        Check(raw.sqlite3_bind_text(insert, 5, row.Manifest));
-        Check(raw.sqlite3_bind_int(insert, 6, row.SerializerId));
-        Check(row.WriterUuid is null ? raw.sqlite3_bind_null(insert, 7) : raw.sqlite3_bind_text(insert, 7, row.WriterUuid));
+        Check(BindTextOrNull(insert, 5, row.Manifest));
+        Check(row.Identifier is { } identifier ? raw.sqlite3_bind_int(insert, 6, identifier) : raw.sqlite3_bind_null(insert, 6));
+        Check(BindTextOrNull(insert, 7, row.WriterUuid));
         Step(insert);
-        if (row.Tags.Length == 0)
+        if (row.TagArray is not { Length: > 0 } tags)
             return;
 
         // The tag table refers to the journal row's ordering, the rowid SQLite just assigned.
         var ordering = raw.sqlite3_last_insert_rowid(_connection!.Handle);
         var insertTag = _insertTag!;
-        foreach (var tag in row.Tags)
+        foreach (var tag in tags)
         {
             Check(raw.sqlite3_bind_int64(insertTag, 1, ordering));
             Check(raw.sqlite3_bind_text(insertTag, 2, tag));
-            Check(raw.sqlite3_bind_int64(insertTag, 3, row.SequenceNr));
+            Check(raw.sqlite3_bind_int64(insertTag, 3, row.SequenceNumber));
             Check(raw.sqlite3_bind_text(insertTag, 4, row.PersistenceId));
             Step(insertTag);
         }
     }
+
+    private static int BindTextOrNull(sqlite3_stmt statement, int index, string? text) =>
+        text is null ? raw.sqlite3_bind_null(statement, index) : raw.sqlite3_bind_text(statement, index, text);
 
     private void Step(sqlite3_stmt statement)
     {
@@ -190,25 +186,6 @@ internal sealed class SqliteJournalWriter : IDisposable
         _connection = null;
     }
 
-    // What Akka.Persistence.Sql stores for an event: the payload under its serializer, a Tagged payload's tags in
-    // the tag table, and the event's own timestamp when it has one.
-    private JournalRow Serialize(IPersistentRepresentation representation)
-    {
-        var (payload, tags) = representation.Payload is Tagged tagged
-            ? (tagged.Payload, tagged.Tags.ToArray())
-            : (representation.Payload, Array.Empty<string>());
-        var serializer = _system.Serialization.FindSerializerForType(payload.GetType());
-        var manifest = serializer switch
-        {
-            SerializerWithStringManifest withManifest => withManifest.Manifest(payload),
-            { IncludeManifest: true } => payload.GetType().TypeQualifiedName(),
-            _ => string.Empty,
-        };
-        var bytes = Serialization.WithTransport(_system, (serializer, payload), state => state.serializer.ToBinary(state.payload));
-        return new JournalRow(representation.PersistenceId, representation.SequenceNr, bytes, manifest, serializer.Identifier,
-            representation.WriterGuid, representation.Timestamp, tags);
-    }
-
     private sealed class PendingWrite(IReadOnlyList<PreparedWrite> writes)
     {
         public IReadOnlyList<PreparedWrite> Writes { get; } = writes;
@@ -217,60 +194,35 @@ internal sealed class SqliteJournalWriter : IDisposable
     }
 }
 
-/// <summary>The serialized rows of one <see cref="AtomicWrite"/>, or why it was rejected.</summary>
+/// <summary>The plugin's rows for one <see cref="AtomicWrite"/>, or why it was rejected.</summary>
 internal sealed record PreparedWrite(JournalRow[] Rows, Exception? Rejection);
 
-/// <summary>One journal row as Akka.Persistence.Sql stores it.</summary>
-internal sealed record JournalRow(
-    string PersistenceId, long SequenceNr, byte[] Message, string Manifest, int SerializerId, string? WriterUuid, long Timestamp, string[] Tags);
-
-/// <summary>The journal and tag tables of Akka.Persistence.Sql's <c>default</c> table mapping, as configured.</summary>
-internal sealed record SqliteJournalTables(string Journal, IReadOnlyDictionary<string, string> JournalColumns, string Tags, IReadOnlyDictionary<string, string> TagColumns)
+/// <summary>The INSERTs of a journal row and of a tag row, for the tables and columns the plugin is configured with.</summary>
+internal sealed record SqliteJournalTables(string InsertRowSql, string InsertTagSql)
 {
     /// <summary>
-    /// The tables of the plugin's configuration when this writer can write them (the <c>default</c> mapping, tags in
-    /// the tag table, no schema); null otherwise, and the plugin writes.
+    /// The statements for the plugin's configuration when this writer can write its tables (the <c>default</c>
+    /// mapping, tags in the tag table, no schema); null otherwise, and the plugin writes.
     /// </summary>
-    public static SqliteJournalTables? From(Akka.Configuration.Config journalConfig)
+    public static SqliteJournalTables? From(JournalConfig config, Akka.Configuration.Config journalConfig)
     {
+        var tables = config.TableConfig;
         if (journalConfig.GetString("table-mapping", "default") != "default" ||
-            !string.Equals(journalConfig.GetString("tag-write-mode", "TagTable"), "TagTable", StringComparison.OrdinalIgnoreCase) ||
-            !string.IsNullOrEmpty(journalConfig.GetString("default.schema-name", null)) ||
-            !journalConfig.GetBoolean("default.journal.use-writer-uuid-column", true) ||
+            config.PluginConfig.TagMode != TagMode.TagTable ||
+            !string.IsNullOrEmpty(tables.SchemaName) ||
+            !tables.EventJournalTable.UseWriterUuidColumn ||
             journalConfig.GetBoolean("delete-compatibility-mode", false))
             return null;
+        var journal = tables.EventJournalTable.ColumnNames;
+        var tag = tables.TagTable.ColumnNames;
+        // Parameters by position: created, id, sequence, message, manifest, serializer, writer; then ordering, tag, sequence, id.
         return new SqliteJournalTables(
-            journalConfig.GetString("default.journal.table-name", "journal"),
-            Columns(journalConfig, "default.journal.columns", "created", "deleted", "persistence-id", "sequence-number", "message", "manifest", "identifier", "writer-uuid", "ordering"),
-            journalConfig.GetString("default.tag.table-name", "tags"),
-            Columns(journalConfig, "default.tag.columns", "ordering-id", "tag-value", "sequence-nr", "persistence-id"));
+            $"INSERT INTO {Quote(tables.EventJournalTable.Name)} ({Quote(journal.Created)}, {Quote(journal.Deleted)}, {Quote(journal.PersistenceId)}, " +
+            $"{Quote(journal.SequenceNumber)}, {Quote(journal.Message)}, {Quote(journal.Manifest)}, {Quote(journal.Identifier)}, {Quote(journal.WriterUuid)}) " +
+            "VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7)",
+            $"INSERT INTO {Quote(tables.TagTable.Name)} ({Quote(tag.OrderingId)}, {Quote(tag.Tag)}, {Quote(tag.SequenceNumber)}, {Quote(tag.PersistenceId)}) " +
+            "VALUES (?1, ?2, ?3, ?4)");
     }
-
-    /// <summary>The INSERT of one journal row; parameters by position: created, id, sequence, message, manifest, serializer, writer.</summary>
-    public string InsertRowSql
-    {
-        get
-        {
-            var c = JournalColumns;
-            return $"INSERT INTO {Quote(Journal)} ({Quote(c["created"])}, {Quote(c["deleted"])}, {Quote(c["persistence-id"])}, " +
-                   $"{Quote(c["sequence-number"])}, {Quote(c["message"])}, {Quote(c["manifest"])}, {Quote(c["identifier"])}, {Quote(c["writer-uuid"])}) " +
-                   "VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7)";
-        }
-    }
-
-    /// <summary>The INSERT of one tag row; parameters by position: ordering, tag, sequence, id.</summary>
-    public string InsertTagSql
-    {
-        get
-        {
-            var c = TagColumns;
-            return $"INSERT INTO {Quote(Tags)} ({Quote(c["ordering-id"])}, {Quote(c["tag-value"])}, {Quote(c["sequence-nr"])}, {Quote(c["persistence-id"])}) " +
-                   "VALUES (?1, ?2, ?3, ?4)";
-        }
-    }
-
-    private static IReadOnlyDictionary<string, string> Columns(Akka.Configuration.Config config, string path, params string[] names) =>
-        names.ToDictionary(name => name, name => config.GetString($"{path}.{name}", name.Replace('-', '_')));
 
     private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
 }
