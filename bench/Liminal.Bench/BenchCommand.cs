@@ -25,7 +25,19 @@ internal static class BenchCommand
         }
 
         var options = BenchOptions.Parse(args.Skip(1).ToArray());
-        switch (args[0])
+        try
+        {
+            return await RunWorkloadAsync(args[0], options);
+        }
+        finally
+        {
+            options.DeleteTemporaryDatabases();
+        }
+    }
+
+    private static async Task<int> RunWorkloadAsync(string workload, BenchOptions options)
+    {
+        switch (workload)
         {
             case "dedup":
                 await DedupBench.RunAsync(options);
@@ -40,7 +52,7 @@ internal static class BenchCommand
                 await JournalBench.RunAsync(options);
                 return 0;
             default:
-                Console.Error.WriteLine($"unknown workload '{args[0]}'");
+                Console.Error.WriteLine($"unknown workload '{workload}'");
                 return 1;
         }
     }
@@ -64,6 +76,21 @@ internal sealed class BenchOptions(Dictionary<string, string> values)
     public double Double(string name, double fallback) =>
         values.TryGetValue(name, out var v) ? double.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : fallback;
 
-    public string DatabasePath(string workload) =>
-        values.TryGetValue("db", out var v) ? v : Path.Combine(Path.GetTempPath(), "liminal-bench", $"{workload}-{Guid.NewGuid():N}.db");
+    private readonly List<string> _temporaryDatabases = [];
+
+    /// <summary>The <c>--db</c> file, else a fresh temporary one (deleted when the bench ends).</summary>
+    public string DatabasePath(string workload)
+    {
+        if (values.TryGetValue("db", out var path))
+            return path;
+        path = Path.Combine(Path.GetTempPath(), "liminal-bench", $"{workload}-{Guid.NewGuid():N}.db");
+        _temporaryDatabases.Add(path);
+        return path;
+    }
+
+    public void DeleteTemporaryDatabases()
+    {
+        foreach (var file in _temporaryDatabases.SelectMany(db => new[] { db, db + "-wal", db + "-shm" }))
+            File.Delete(file);
+    }
 }

@@ -25,17 +25,17 @@ internal static class DedupBench
         var system = BenchSystem.Create(path, options.Hocon);
         try
         {
-            // Tiered JIT: the first seconds of a process run unoptimised code, so each workload runs once unmeasured.
-            await RawJournalBench.EventsPerSecondAsync(system, claims / 5);
+            await RuntimeReport.WarmUpAsync("raw journal", _ => RawJournalBench.EventsPerSecondAsync(system, claims / 5));
             var raw = await RawJournalBench.EventsPerSecondAsync(system, claims);
             Console.WriteLine($"raw journal, 1 actor PersistAsync: {raw,10:N0} events/s");
 
             var bus = LiminalBus.Start(system, new LiminalSettings { DedupShards = shards, SnapshotEvery = snapshotEvery });
             await WarmUpAsync(bus.Dedup, shards);
-            await RunClientsAsync(bus.Dedup, clients, claims / 5, duplicateShare, "warm-up", new LongConcurrentHistogram(1, TimeStamp.Seconds(60), 3));
+            await RuntimeReport.WarmUpAsync("dedup", round =>
+                RunClientsAsync(bus.Dedup, clients, claims / 5, duplicateShare, $"warm-up-{round}", new LongConcurrentHistogram(1, TimeStamp.Seconds(60), 3)));
 
             var histogram = new LongConcurrentHistogram(1, TimeStamp.Seconds(60), 3);
-            var gc = GcReport.Start();
+            var runtime = RuntimeReport.Start();
             var journalBefore = Liminal.Actors.Metrics.LiminalMetrics.For(system).Snapshot().JournalWrites;
             var stopwatch = Stopwatch.StartNew();
             var outcomes = await RunClientsAsync(bus.Dedup, clients, claims, duplicateShare, "key", histogram);
@@ -47,7 +47,7 @@ internal static class DedupBench
                               string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key} {o.Value:N0}")) + ")");
             Console.WriteLine($"claim latency: p50 {Ms(histogram, 50)} ms, p99 {Ms(histogram, 99)} ms, " +
                               $"p99.9 {Ms(histogram, 99.9)} ms, max {histogram.GetMaxValue() * 1000.0 / Stopwatch.Frequency:F1} ms");
-            Console.WriteLine(gc);
+            Console.WriteLine(runtime);
             var journal = Liminal.Actors.Metrics.LiminalMetrics.For(system).Snapshot().JournalWrites;
             var writes = journal.Count - journalBefore.Count;
             Console.WriteLine($"journal: {writes:N0} transactions, {(journal.SumSeconds - journalBefore.SumSeconds) * 1000 / writes:F2} ms mean, " +

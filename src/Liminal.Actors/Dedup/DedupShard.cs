@@ -12,7 +12,7 @@ public sealed class DedupShard : GroupCommitActor<IDedupEvent>, IWithTimers
 {
     private readonly DedupShardSettings _settings;
     private readonly DedupMetrics _metrics = new(Metrics.LiminalMetrics.For(Context.System));
-    private DedupShardState _durable = DedupShardState.Empty;
+    private DedupShardState _durable = DedupShardState.EmptyRecord;
     private DedupShardState _projected = DedupShardState.Empty;
 
     public DedupShard(DedupShardSettings settings, int shard)
@@ -37,7 +37,7 @@ public sealed class DedupShard : GroupCommitActor<IDedupEvent>, IWithTimers
     private long NowMillis => _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     protected override void RestoreSnapshot(object snapshot) =>
-        _durable = DedupShardState.FromSnapshot((DedupShardSnapshot)snapshot);
+        _durable = DedupShardState.FromSnapshot((DedupShardSnapshot)snapshot, indexed: false);
 
     protected override void ApplyDurable(IDedupEvent @event) => DedupShardState.Apply(_durable, @event);
 

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Liminal.Actors.Dedup;
 
 /// <summary>One key's entry: in flight (no receipt, anchored at the claim) or completed (anchored at completion).</summary>
@@ -7,18 +9,6 @@ public sealed record DedupEntry(string Key, long AnchorMillis, ProcessingReceipt
 
     public DedupDecision ToDecision() =>
         Receipt is null ? new DedupDecision.InFlight(AnchorMillis) { Owner = Owner } : new DedupDecision.Completed(Receipt);
-
-    internal AnchoredKey Anchored => new(AnchorMillis, Key);
-}
-
-/// <summary>Orders entries by anchor time, then key, so expiry and eviction take the oldest first.</summary>
-internal readonly record struct AnchoredKey(long AnchorMillis, string Key) : IComparable<AnchoredKey>
-{
-    public int CompareTo(AnchoredKey other)
-    {
-        var byTime = AnchorMillis.CompareTo(other.AnchorMillis);
-        return byTime != 0 ? byTime : string.CompareOrdinal(Key, other.Key);
-    }
 }
 
 /// <summary>The limits a shard decides by.</summary>
@@ -43,9 +33,10 @@ public sealed record DedupOutcome(object Reply, IReadOnlyList<IDedupEvent> Event
 /// into it. Expired entries that the sweep has not removed yet are treated as absent.
 /// </summary>
 /// <remarks>
-/// Deliberately mutable (hash map plus two ordered sets) rather than immutable collections: a shard folds every
-/// event twice (projected and durable state) and the immutable version cost about a fifth of dedup throughput
-/// in <c>bench dedup</c>. Only the owning actor touches it.
+/// Deliberately mutable (a hash map plus two anchor-ordered indexes) rather than immutable collections: a shard
+/// folds every event twice (projected and durable state) and the immutable version cost about a fifth of dedup
+/// throughput in <c>bench dedup</c>. Only the owning actor touches it. A shard's durable copy only records
+/// entries for its snapshots (<see cref="EmptyRecord"/>): the indexes exist where decisions are made.
 /// </remarks>
 public sealed class DedupShardState
 {
@@ -53,10 +44,26 @@ public sealed class DedupShardState
     public const int MaxReceiptBytes = 64 * 1024;
 
     private readonly Dictionary<string, DedupEntry> _entries = new(StringComparer.Ordinal);
-    private readonly SortedSet<AnchoredKey> _byAnchor = [];
-    private readonly SortedSet<AnchoredKey> _completedByAnchor = [];
+    private readonly AnchorIndex? _byAnchor;
+    private readonly AnchorIndex? _completedByAnchor;
 
-    public static DedupShardState Empty => new();
+    private DedupShardState(bool indexed)
+    {
+        if (!indexed)
+            return;
+        _byAnchor = new AnchorIndex(IsCurrent);
+        _completedByAnchor = new AnchorIndex(IsCurrent);
+    }
+
+    /// <summary>An empty state that decides.</summary>
+    public static DedupShardState Empty => new(indexed: true);
+
+    /// <summary>An empty state that only records entries (for snapshots) and cannot <see cref="Decide"/>.</summary>
+    public static DedupShardState EmptyRecord => new(indexed: false);
+
+    private AnchorIndex ByAnchor => _byAnchor ?? throw NotIndexed();
+
+    private AnchorIndex CompletedByAnchor => _completedByAnchor ?? throw NotIndexed();
 
     public IReadOnlyDictionary<string, DedupEntry> Entries => _entries;
 
@@ -142,7 +149,7 @@ public sealed class DedupShardState
     }
 
     private IEnumerable<string> ExpiredKeys(DedupPolicy policy, long now) =>
-        _byAnchor.TakeWhile(a => policy.IsExpired(a.AnchorMillis, now)).Select(a => a.Key);
+        ByAnchor.Oldest().TakeWhile(e => policy.IsExpired(e.AnchorMillis, now)).Select(e => e.Key);
 
     /// <summary>
     /// Adds <paramref name="admit"/> when the shard has room, else frees one slot first: the oldest expired
@@ -156,7 +163,7 @@ public sealed class DedupShardState
             return new DedupOutcome(reply, [admit]);
 
         var victim = state.ExpiredKeys(policy, now).FirstOrDefault()
-                     ?? (state._completedByAnchor.Count > 0 ? state._completedByAnchor.Min.Key : null);
+                     ?? state.CompletedByAnchor.Oldest().FirstOrDefault()?.Key;
         return victim is null
             ? DedupOutcome.ReplyOnly(new DedupRejected(key, DedupRejection.CapacityExceeded))
             : new DedupOutcome(reply, [new KeysEvicted([victim]), admit]);
@@ -204,32 +211,50 @@ public sealed class DedupShardState
 
     private void Put(DedupEntry entry)
     {
-        Remove(entry.Key);
-        _entries[entry.Key] = entry;
-        _byAnchor.Add(entry.Anchored);
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, entry.Key, out var replacing);
+        var previous = slot;
+        slot = entry;
+        if (replacing)
+            Retire(previous!);
+        _byAnchor?.Add(entry);
         if (entry.IsCompleted)
-            _completedByAnchor.Add(entry.Anchored);
+            _completedByAnchor?.Add(entry);
     }
 
     private void Remove(string key)
     {
-        if (!_entries.Remove(key, out var existing))
-            return;
-        _byAnchor.Remove(existing.Anchored);
-        if (existing.IsCompleted)
-            _completedByAnchor.Remove(existing.Anchored);
+        if (_entries.Remove(key, out var existing))
+            Retire(existing);
     }
+
+    private void Retire(DedupEntry entry)
+    {
+        _byAnchor?.Retired();
+        if (entry.IsCompleted)
+            _completedByAnchor?.Retired();
+    }
+
+    private bool IsCurrent(DedupEntry entry) =>
+        _entries.TryGetValue(entry.Key, out var current) && ReferenceEquals(current, entry);
+
+    private static InvalidOperationException NotIndexed() =>
+        new("This dedup state only records entries for snapshots; decide against an indexed copy");
 
     public DedupShardSnapshot ToSnapshot() =>
         new(_entries.Values.Select(e => new DedupSnapshotEntry(e.Key, e.AnchorMillis, e.Receipt?.Bytes) { Owner = e.Owner }).ToArray());
 
-    /// <summary>An independent copy: the same entries, sharing nothing mutable.</summary>
+    /// <summary>An independent copy that decides: the same entries, sharing nothing mutable.</summary>
     public DedupShardState Copy() => FromSnapshot(ToSnapshot());
 
-    public static DedupShardState FromSnapshot(DedupShardSnapshot snapshot)
+    /// <summary>The state a snapshot saved; <paramref name="indexed"/> false for one that only records (see <see cref="EmptyRecord"/>).</summary>
+    public static DedupShardState FromSnapshot(DedupShardSnapshot snapshot, bool indexed = true)
     {
-        var state = new DedupShardState();
-        foreach (var e in snapshot.Entries)
+        var state = new DedupShardState(indexed);
+        // Oldest first, so that the indexes are built by appends.
+        var entries = indexed
+            ? snapshot.Entries.OrderBy(e => e.AnchorMillis).ThenBy(e => e.Key, StringComparer.Ordinal)
+            : snapshot.Entries.AsEnumerable();
+        foreach (var e in entries)
             state.Put(new DedupEntry(e.Key, e.AnchorMillis, e.Receipt is null ? null : new ProcessingReceipt(e.Receipt), e.Owner));
         return state;
     }

@@ -99,4 +99,49 @@ public sealed class DedupShardStateTests
         Assert.Equal(new DedupDecision.InFlight(2) { Owner = "new-bus" }, second.Reply);
         Assert.Empty(second.Events);
     }
+
+    [Fact]
+    public void Entries_written_while_the_clock_steps_back_still_expire_oldest_first()
+    {
+        var lifetime = (long)(Policy.Ttl + DedupPolicy.Grace).TotalMilliseconds;
+        var state = Fold(new KeyClaimed("b", 50), new KeyClaimed("late", 90), new KeyClaimed("a", 50), new KeyClaimed("early", 10));
+
+        var outcome = DedupShardState.Decide(state, SweepExpired.Instance, Policy, nowMillis: 50 + lifetime + 1);
+
+        Assert.Equal(["early", "a", "b"], Assert.IsType<KeysExpired>(Assert.Single(outcome.Events)).Keys);
+    }
+
+    [Fact]
+    public void After_heavy_churn_eviction_takes_the_oldest_completed_entry_and_never_a_replaced_one()
+    {
+        // Thousands of keys claimed, completed, released and expired: what the index has dropped must not resurface.
+        var state = DedupShardState.Empty;
+        for (var i = 0; i < 5_000; i++)
+        {
+            DedupShardState.Apply(state, new KeyClaimed($"done-{i}", i));
+            DedupShardState.Apply(state, new KeyCompleted($"done-{i}", Receipt, 10_000 + i));
+            DedupShardState.Apply(state, new KeyClaimed($"dropped-{i}", i));
+            DedupShardState.Apply(state, i % 2 == 0 ? new KeyReleased($"dropped-{i}") : new KeysExpired([$"dropped-{i}"], 20_000));
+        }
+        DedupShardState.Apply(state, new KeysExpired([.. Enumerable.Range(0, 4_990).Select(i => $"done-{i}")], 20_000));
+        DedupShardState.Apply(state, new KeyClaimed("open", 0));
+        var full = new DedupPolicy(Policy.Ttl, MaxKeys: 11);
+
+        var outcome = DedupShardState.Decide(state, new ClaimOrGet("fresh"), full, 30_000);
+
+        Assert.Equal(11, state.Count);
+        Assert.Equal(["done-4990"], Assert.IsType<KeysEvicted>(outcome.Events[0]).Keys);
+        var sweep = DedupShardState.Decide(state, SweepExpired.Instance, Policy, nowMillis: 14_995 + (long)(Policy.Ttl + DedupPolicy.Grace).TotalMilliseconds);
+        Assert.Equal(["open", "done-4990", "done-4991", "done-4992", "done-4993", "done-4994"],
+            Assert.IsType<KeysExpired>(Assert.Single(sweep.Events)).Keys);
+    }
+
+    [Fact]
+    public void A_state_that_only_records_entries_refuses_to_decide_a_sweep()
+    {
+        var record = DedupShardState.Apply(DedupShardState.EmptyRecord, new KeyClaimed("k", 1));
+
+        Assert.Throws<InvalidOperationException>(() => DedupShardState.Decide(record, SweepExpired.Instance, Policy, 1));
+        Assert.Equal(["k"], DedupShardState.FromSnapshot(record.ToSnapshot()).Entries.Keys);
+    }
 }
