@@ -12,7 +12,7 @@ internal static class BenchCommand
                 workloads:
                   dedup   concurrent clients claim and complete distinct keys (plus a share of duplicates)
                           against SQLite on disk, beside the raw PersistAsync rate of the same database
-                          --clients 1000  --claims 100000  --duplicates 0.1  --shards 64  --snapshot-every 10000  --db PATH
+                          --clients 1000  --claims 200000  --duplicates 0.1  --shards 8  --snapshot-every 10000  --db PATH
                   conversations  steps recorded/s across many conversations, and replay time of a long conversation
                           with and without a snapshot
                           --conversations 1000  --steps 60000  --replay-events 100000

@@ -16,9 +16,9 @@ internal static class DedupBench
     public static async Task RunAsync(BenchOptions options)
     {
         var clients = options.Int("clients", 1000);
-        var claims = options.Int("claims", 100_000);
+        var claims = options.Int("claims", 200_000);
         var duplicateShare = options.Double("duplicates", 0.1);
-        var shards = options.Int("shards", 64);
+        var shards = options.Int("shards", new LiminalSettings().DedupShards);
         var path = options.DatabasePath("dedup");
 
         var snapshotEvery = options.Int("snapshot-every", new LiminalSettings().SnapshotEvery);

@@ -8,16 +8,19 @@ internal readonly struct RuntimeReport
     private readonly int[] _collections;
     private readonly TimeSpan _paused;
     private readonly long _compiledMethods;
+    private readonly long _allocatedBytes;
 
-    private RuntimeReport(int[] collections, TimeSpan paused, long compiledMethods)
+    private RuntimeReport(int[] collections, TimeSpan paused, long compiledMethods, long allocatedBytes)
     {
         _collections = collections;
         _paused = paused;
         _compiledMethods = compiledMethods;
+        _allocatedBytes = allocatedBytes;
     }
 
     public static RuntimeReport Start() =>
-        new([GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)], GC.GetTotalPauseDuration(), JitInfo.GetCompiledMethodCount());
+        new([GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)], GC.GetTotalPauseDuration(),
+            JitInfo.GetCompiledMethodCount(), GC.GetTotalAllocatedBytes());
 
     /// <summary>
     /// Runs <paramref name="round"/> (given its number) until a round makes the JIT compile fewer than
@@ -41,6 +44,7 @@ internal readonly struct RuntimeReport
 
     public override string ToString() =>
         $"GC: gen0 {GC.CollectionCount(0) - _collections[0]}, gen1 {GC.CollectionCount(1) - _collections[1]}, " +
-        $"gen2 {GC.CollectionCount(2) - _collections[2]}, paused {(GC.GetTotalPauseDuration() - _paused).TotalMilliseconds:N0} ms; " +
+        $"gen2 {GC.CollectionCount(2) - _collections[2]}, paused {(GC.GetTotalPauseDuration() - _paused).TotalMilliseconds:N0} ms, " +
+        $"{(GC.GetTotalAllocatedBytes() - _allocatedBytes) / (1024.0 * 1024):N0} MiB allocated; " +
         $"JIT: {JitInfo.GetCompiledMethodCount() - _compiledMethods:N0} methods compiled";
 }

@@ -13,9 +13,9 @@ public sealed record LiminalSettings
 
     public string DedupNamespace { get; init; } = "default";
     public TimeSpan DedupTtl { get; init; } = TimeSpan.FromHours(24);
-    public int DedupShards { get; init; } = 64;
+    public int DedupShards { get; init; } = 8;
     public TimeSpan DedupSweepInterval { get; init; } = TimeSpan.FromMinutes(1);
-    public int DedupMaxKeysPerShard { get; init; } = 100_000;
+    public int DedupMaxKeysPerShard { get; init; } = 250_000;
 
     /// <summary>A conversation with no request for this long passivates (it comes back by replay).</summary>
     public TimeSpan ConversationIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);

@@ -11,7 +11,7 @@ public sealed class LiminalSettingsTests
         var settings = LiminalSettings.FromConfig(ConfigurationFactory.Empty);
 
         Assert.Equal(TimeSpan.FromHours(24), settings.DedupTtl);
-        Assert.Equal(64, settings.DedupShards);
+        Assert.Equal(8, settings.DedupShards);
         Assert.Equal(TimeSpan.FromMinutes(1), settings.DedupSweepInterval);
         Assert.Equal("default", settings.DedupNamespace);
         Assert.Same(TimeProvider.System, settings.Clock);
