@@ -165,6 +165,11 @@ internal sealed class SqliteJournalWriter : IDisposable
         // While another connection (a snapshot save, a delete) holds SQLite's write lock, wait inside SQLite, which
         // retries within milliseconds, rather than in Microsoft.Data.Sqlite's retry loop, which sleeps 150 ms a try.
         Check(raw.sqlite3_busy_timeout(connection.Handle, 30_000));
+        // A checkpoint runs inside the commit that crosses the threshold and copies each page once, however often
+        // the WAL holds it. Shards rewrite the same index pages transaction after transaction, so checkpointing
+        // every 10,000 pages (~40 MiB of WAL) instead of SQLite's 1,000 copies far fewer pages per transaction
+        // (bench dedup: journal transaction 1.8 -> 1.3 ms mean).
+        Check(raw.sqlite3_wal_autocheckpoint(connection.Handle, 10_000));
         _insertRow = Prepare(_tables.InsertRowSql);
         _insertTag = Prepare(_tables.InsertTagSql);
         return connection;
