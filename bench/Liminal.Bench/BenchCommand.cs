@@ -90,7 +90,9 @@ internal sealed class BenchOptions(Dictionary<string, string> values)
 
     public void DeleteTemporaryDatabases()
     {
-        foreach (var file in _temporaryDatabases.SelectMany(db => new[] { db, db + "-wal", db + "-shm" }))
+        foreach (var file in _temporaryDatabases
+                     .SelectMany(db => new[] { db, Liminal.Actors.Persistence.SqlJournalConfig.SnapshotPathFor(db) })
+                     .SelectMany(db => new[] { db, db + "-wal", db + "-shm" }))
             File.Delete(file);
     }
 }

@@ -85,7 +85,7 @@ public sealed record HostConfiguration(
         : SqlJournalConfig.PostgreSql(PostgreSqlConnectionString);
 
     public string JournalDescription => Journal == JournalKind.Sqlite
-        ? $"SQLite database {SqlitePath}"
+        ? $"SQLite database {SqlitePath} (snapshots in {SqlJournalConfig.SnapshotPathFor(SqlitePath)})"
         : "PostgreSQL (liminal.journal.postgresql-connection-string)";
 
     /// <summary>The first layer wins; empty layers are skipped (Akka refuses an empty config as its own fallback).</summary>

@@ -11,17 +11,30 @@ public static class SqlJournalConfig
 
     /// <summary>
     /// An SQLite database file (created with its directory when missing) in WAL mode, written by a single
-    /// journal writer that batches the events of all actors into one transaction.
+    /// journal writer that batches the events of all actors into one transaction; snapshots go to a file of
+    /// their own beside it (<see cref="SnapshotPathFor"/>).
     /// </summary>
+    /// <remarks>
+    /// SQLite has one write lock per file. A snapshot of a shard holding tens of thousands of keys takes it for
+    /// milliseconds, and every journal write of every actor waited meanwhile (bench dedup, interleaved: p99
+    /// 47.6-47.9 -> 37.4-40.9 ms, p99.9 81-82 -> 61-67 ms with the snapshots in their own file). A lost or
+    /// stale snapshot file only makes recovery replay more of the journal.
+    /// </remarks>
     public static Config Sqlite(string databasePath)
     {
-        var fullPath = Path.GetFullPath(databasePath);
-        Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
-        var connectionString = new SqliteConnectionStringBuilder { DataSource = fullPath }.ToString();
-        EnableWriteAheadLog(connectionString);
+        var journal = OpenWithWriteAheadLog(databasePath);
+        var snapshots = OpenWithWriteAheadLog(SnapshotPathFor(databasePath));
         // SQLite allows one writer at a time; concurrent journal writers only meet its busy-wait, so the
         // journal gets one writer with larger batches instead of the default three.
-        return Build(connectionString, SqliteProvider, parallelism: 1, batchSize: 1000);
+        return Build(journal, snapshots, SqliteProvider, parallelism: 1, batchSize: 1000);
+    }
+
+    /// <summary>The snapshot file beside an SQLite journal: <c>data/liminal.db</c> keeps its snapshots in <c>data/liminal.snapshots.db</c>.</summary>
+    public static string SnapshotPathFor(string databasePath)
+    {
+        var fullPath = Path.GetFullPath(databasePath);
+        return Path.Combine(Path.GetDirectoryName(fullPath)!,
+            Path.GetFileNameWithoutExtension(fullPath) + ".snapshots" + Path.GetExtension(fullPath));
     }
 
     /// <summary>
@@ -38,19 +51,23 @@ public static class SqlJournalConfig
 
     /// <summary>A PostgreSQL database reached through an Npgsql connection string.</summary>
     public static Config PostgreSql(string connectionString) =>
-        Build(connectionString, PostgreSqlProvider, parallelism: 4, batchSize: 100);
+        Build(connectionString, connectionString, PostgreSqlProvider, parallelism: 4, batchSize: 100);
 
     // WAL is a property of the database file, so it is set once before the journal opens it.
-    private static void EnableWriteAheadLog(string connectionString)
+    private static string OpenWithWriteAheadLog(string databasePath)
     {
+        var fullPath = Path.GetFullPath(databasePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = fullPath }.ToString();
         using var connection = new SqliteConnection(connectionString);
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode=WAL;";
         command.ExecuteNonQuery();
+        return connectionString;
     }
 
-    private static Config Build(string connectionString, string provider, int parallelism, int batchSize)
+    private static Config Build(string connectionString, string snapshotConnectionString, string provider, int parallelism, int batchSize)
     {
         var quoted = Quote(connectionString);
         return ConfigurationFactory.ParseString($$"""
@@ -70,7 +87,7 @@ public static class SqlJournalConfig
                 plugin = "akka.persistence.snapshot-store.sql"
                 sql {
                   class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
-                  connection-string = {{quoted}}
+                  connection-string = {{Quote(snapshotConnectionString)}}
                   provider-name = "{{provider}}"
                   auto-initialize = true
                 }

@@ -58,14 +58,14 @@ public abstract class LiminalTestKit : Akka.TestKit.Xunit2.TestKit
 
     /// <summary>Events written to the journal for persistence ids starting with <paramref name="prefix"/>.</summary>
     protected long JournalRows(string prefix) =>
-        Scalar("journal", "SELECT COUNT(*) FROM journal WHERE persistence_id LIKE $prefix || '%'", prefix);
+        Scalar(DatabasePath, "journal", "SELECT COUNT(*) FROM journal WHERE persistence_id LIKE $prefix || '%'", prefix);
 
     protected long SnapshotRows(string prefix) =>
-        Scalar("snapshot", "SELECT COUNT(*) FROM snapshot WHERE persistence_id LIKE $prefix || '%'", prefix);
+        Scalar(SqlJournalConfig.SnapshotPathFor(DatabasePath), "snapshot", "SELECT COUNT(*) FROM snapshot WHERE persistence_id LIKE $prefix || '%'", prefix);
 
     /// <summary>The sequence number of the newest snapshot of <paramref name="persistenceId"/>, 0 when none.</summary>
     protected long LatestSnapshotSequenceNr(string persistenceId) =>
-        SnapshotRows(persistenceId) == 0 ? 0 : Scalar("snapshot", "SELECT MAX(sequence_number) FROM snapshot WHERE persistence_id = $prefix", persistenceId);
+        SnapshotRows(persistenceId) == 0 ? 0 : Scalar(SqlJournalConfig.SnapshotPathFor(DatabasePath), "snapshot", "SELECT MAX(sequence_number) FROM snapshot WHERE persistence_id = $prefix", persistenceId);
 
     /// <summary>Deletes journal events up to <paramref name="toSequenceNr"/>, as retention behind a snapshot may.</summary>
     protected void DeleteJournalRows(string persistenceId, long toSequenceNr)
@@ -100,9 +100,9 @@ public abstract class LiminalTestKit : Akka.TestKit.Xunit2.TestKit
         return manifests;
     }
 
-    private long Scalar(string table, string sql, string prefix)
+    private static long Scalar(string databasePath, string table, string sql, string prefix)
     {
-        using var connection = Open();
+        using var connection = Open(databasePath);
         // The journal creates its tables on first use: no table yet means nothing was written.
         using (var exists = connection.CreateCommand())
         {
@@ -117,9 +117,11 @@ public abstract class LiminalTestKit : Akka.TestKit.Xunit2.TestKit
         return Convert.ToInt64(command.ExecuteScalar());
     }
 
-    private SqliteConnection Open()
+    private SqliteConnection Open() => Open(DatabasePath);
+
+    private static SqliteConnection Open(string databasePath)
     {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath }.ToString());
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath }.ToString());
         connection.Open();
         return connection;
     }
