@@ -19,7 +19,7 @@ internal sealed class AnchorIndex(Func<DedupEntry, bool> isCurrent)
         return byTime != 0 ? byTime : string.CompareOrdinal(a.Key, b.Key);
     });
 
-    private List<DedupEntry> _items = [];
+    private readonly List<DedupEntry> _items = [];
     private int _head;
     private int _retiredAfterHead;
 
@@ -58,9 +58,16 @@ internal sealed class AnchorIndex(Func<DedupEntry, bool> isCurrent)
         }
     }
 
+    // In place, without a second list as large as the shard.
     private void Compact()
     {
-        _items = [.. Oldest()];
+        var kept = 0;
+        for (var i = _head; i < _items.Count; i++)
+        {
+            if (isCurrent(_items[i]))
+                _items[kept++] = _items[i];
+        }
+        _items.RemoveRange(kept, _items.Count - kept);
         _head = 0;
         _retiredAfterHead = 0;
     }
