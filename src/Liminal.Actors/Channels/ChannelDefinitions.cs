@@ -24,9 +24,9 @@ internal sealed record DefinitionsRecovered(IReadOnlyList<ChannelDefinition> Def
 /// The durable list of channels created with <see cref="CreateChannel"/> (PersistenceId <c>channels-defined</c>);
 /// tells its parent, the registry, what it recovered.
 /// </summary>
-internal sealed class ChannelDefinitions(long snapshotEvery) : GroupCommitActor<ChannelDefined>
+internal sealed class ChannelDefinitions(long snapshotEvery) : PersistentEntity<ChannelDefined>
 {
-    private readonly Dictionary<string, ChannelDefined> _durable = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ChannelDefined> _defined = new(StringComparer.Ordinal);
 
     public static Props Props(long snapshotEvery) => Akka.Actor.Props.Create(() => new ChannelDefinitions(snapshotEvery));
 
@@ -37,27 +37,29 @@ internal sealed class ChannelDefinitions(long snapshotEvery) : GroupCommitActor<
     protected override void RestoreSnapshot(object snapshot)
     {
         foreach (var channel in ((ChannelDefinitionsSnapshot)snapshot).Channels)
-            _durable[channel.Name] = channel;
+            _defined[channel.Name] = channel;
     }
 
-    protected override void ApplyDurable(ChannelDefined @event) => _durable[@event.Name] = @event;
+    protected override void Apply(ChannelDefined @event) => _defined[@event.Name] = @event;
 
-    // The registry is the projection: it decides whether a name is taken.
-    protected override void ApplyProjected(ChannelDefined @event) { }
-
-    protected override object DurableSnapshot() => new ChannelDefinitionsSnapshot(_durable.Values.ToArray());
+    protected override object Snapshot() => new ChannelDefinitionsSnapshot(_defined.Values.ToArray());
 
     protected override void OnRecovered() =>
-        Context.Parent.Tell(new DefinitionsRecovered(_durable.Values.Select(c => c.ToDefinition()).ToList()));
+        Context.Parent.Tell(new DefinitionsRecovered(_defined.Values.Select(c => c.ToDefinition()).ToList()));
 
-    protected override void OnRequest(object message)
+    // The registry decides whether a name is taken; this actor only stores.
+    protected override Conflict ConflictOf(object command) => Conflict.None;
+
+    protected override void Decide(object command, IActorRef sender)
     {
-        if (message is not StoreDefinition store)
+        if (command is not StoreDefinition store)
         {
-            Unhandled(message);
+            Unhandled(command);
             return;
         }
         var d = store.Definition;
-        Commit([new ChannelDefined(d.Name, d.Durable, d.SchemaPath, d.Partitions)], Sender, new DefinitionStored(d), new DefinitionNotStored(d));
+        Persist([new ChannelDefined(d.Name, d.Durable, d.SchemaPath, d.Partitions)], command, sender, _ => new DefinitionStored(d));
     }
+
+    protected override object FailureFor(object command, string detail) => new DefinitionNotStored(((StoreDefinition)command).Definition);
 }

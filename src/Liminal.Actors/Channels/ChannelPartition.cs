@@ -34,11 +34,10 @@ public sealed record PartitionAppendFailed(string Detail) : INoSerializationVeri
 /// partition's log and the sequence number is the position. Appends are group-committed; subscribers are handed
 /// each message after it is durable, in sequence order.
 /// </summary>
-public sealed class ChannelPartition : GroupCommitActor<MessageAppended>
+public sealed class ChannelPartition : PersistentEntity<MessageAppended>
 {
     private readonly string _channel;
     private readonly int _partition;
-    private readonly Queue<(IActorRef[] Subscribers, MessageEnvelope Envelope)> _awaitingFanOut = new();
     // Keys of the messages stored before this incarnation started, read from the log's tail on first need.
     private Dictionary<string, long>? _tailKeys;
     private readonly List<(IActorRef ReplyTo, string Key)> _awaitingTail = [];
@@ -74,21 +73,22 @@ public sealed class ChannelPartition : GroupCommitActor<MessageAppended>
 
     protected override void RestoreSnapshot(object snapshot) { }
 
-    protected override void ApplyDurable(MessageAppended @event) { }
+    protected override void Apply(MessageAppended @event) { }
 
-    protected override void ApplyProjected(MessageAppended @event) { }
-
-    protected override object DurableSnapshot() => throw new NotSupportedException("channel partitions keep no snapshot");
+    protected override object Snapshot() => throw new NotSupportedException("channel partitions keep no snapshot");
 
     protected override void OnRecovered() => _highestAtStart = LastSequenceNr;
 
-    protected override void OnRequest(object message)
+    // Appends depend on no state but the sequence number the journal gives them: they never wait.
+    protected override Conflict ConflictOf(object command) => Conflict.None;
+
+    protected override bool OnOtherMessage(object message)
     {
         switch (message)
         {
             case FindStoredKey find:
                 FindKey(find.Key, Sender);
-                return;
+                return true;
             case TailIndexed { Error: { } error }:
                 // Unknown whether the dead process stored them: keep those keys in flight (until their TTL) rather
                 // than risk delivering a message twice; a later publish of them tries again.
@@ -96,23 +96,36 @@ public sealed class ChannelPartition : GroupCommitActor<MessageAppended>
                 foreach (var (replyTo, key) in _awaitingTail)
                     replyTo.Tell(new StoredKeyUnknown(key));
                 _awaitingTail.Clear();
-                return;
+                return true;
             case TailIndexed indexed:
                 _tailKeys = indexed.Keys;
                 foreach (var (replyTo, key) in _awaitingTail)
                     FindKey(key, replyTo);
                 _awaitingTail.Clear();
-                return;
-            case not AppendToPartition:
-                Unhandled(message);
-                return;
+                return true;
+            default:
+                return false;
         }
-        var append = (AppendToPartition)message;
-        _awaitingFanOut.Enqueue((append.Subscribers, append.Envelope));
-        Commit([MessageAppended.From(append.Envelope, append.IdempotencyKey)], Sender,
-            new PartitionAppended(ProjectedSequenceNr + 1, append.Subscribers.Length),
-            new PartitionAppendFailed("journal write failed"));
     }
+
+    protected override void Decide(object command, IActorRef sender)
+    {
+        if (command is not AppendToPartition append)
+        {
+            Unhandled(command);
+            return;
+        }
+        Persist([MessageAppended.From(append.Envelope, append.IdempotencyKey)], command, sender, sequenceNr =>
+        {
+            // Durable: hand it to the subscribers, in sequence order (handlers run in write order).
+            var delivery = new Delivery(_channel, _partition, sequenceNr, append.Envelope);
+            foreach (var subscriber in append.Subscribers)
+                subscriber.Tell(delivery, ActorRefs.NoSender);
+            return new PartitionAppended(sequenceNr, append.Subscribers.Length);
+        });
+    }
+
+    protected override object FailureFor(object command, string detail) => new PartitionAppendFailed(detail);
 
     /// <summary>
     /// A key claimed by a process that died may or may not have its message here; such messages can only be
@@ -128,24 +141,43 @@ public sealed class ChannelPartition : GroupCommitActor<MessageAppended>
         _awaitingTail.Add((replyTo, key));
         if (_awaitingTail.Count > 1)
             return;
-        var keys = new Dictionary<string, long>(StringComparer.Ordinal);
-        // The stream touches only its own dictionary; the result comes back to the actor as a message.
-        ReadLog(Context.System, _channel, _partition, _highestAtStart - OrphanScanWindow, _highestAtStart)
-            .RunForeach(envelope =>
+        // Read through the journal actor itself, so it works on every journal (no query plugin needed).
+        Context.ActorOf(Akka.Actor.Props.Create(() => new TailReader(
+            Akka.Persistence.Persistence.Instance.Apply(Context.System).JournalFor(JournalPluginId),
+            PersistenceId, Math.Max(1, _highestAtStart - OrphanScanWindow + 1), _highestAtStart)));
+    }
+
+    /// <summary>Replays a range of the partition's log from the journal and tells its parent the keys in it.</summary>
+    private sealed class TailReader(IActorRef journal, string persistenceId, long from, long to) : UntypedActor
+    {
+        private readonly Dictionary<string, long> _keys = new(StringComparer.Ordinal);
+
+        protected override void PreStart() =>
+            journal.Tell(new ReplayMessages(from, to, long.MaxValue, persistenceId, Self));
+
+        protected override void OnReceive(object message)
+        {
+            switch (message)
             {
-                if (envelope.Event is MessageAppended { IdempotencyKey: { } stored })
-                    keys[stored] = envelope.SequenceNr;
-            }, Context.System.Materializer())
-            .PipeTo(Self, success: () => new TailIndexed(keys, null), failure: error => new TailIndexed(keys, error));
+                case ReplayedMessage { Persistent.Payload: MessageAppended { IdempotencyKey: { } key } } replayed:
+                    _keys[key] = replayed.Persistent.SequenceNr;
+                    break;
+                case ReplayedMessage:
+                    break;
+                case RecoverySuccess:
+                    Context.Parent.Tell(new TailIndexed(_keys, null));
+                    Context.Stop(Self);
+                    break;
+                case ReplayMessagesFailure failure:
+                    Context.Parent.Tell(new TailIndexed(_keys, failure.Cause));
+                    Context.Stop(Self);
+                    break;
+                default:
+                    Unhandled(message);
+                    break;
+            }
+        }
     }
 
     private sealed record TailIndexed(Dictionary<string, long> Keys, Exception? Error) : INoSerializationVerificationNeeded;
-
-    protected override void OnEventDurable(MessageAppended @event)
-    {
-        var (subscribers, envelope) = _awaitingFanOut.Dequeue();
-        var delivery = new Delivery(_channel, _partition, LastSequenceNr, envelope);
-        foreach (var subscriber in subscribers)
-            subscriber.Tell(delivery, ActorRefs.NoSender);
-    }
 }

@@ -7,9 +7,12 @@ namespace Liminal.Actors.Channels;
 
 /// <summary>
 /// Carries one publish through the path of SPEC §2.4: claim the key, persist (durable channels), hand the message
-/// to the subscribers, complete the key with a receipt, answer the publisher. On a persist failure the claim is
-/// released (best effort) and the publisher gets the original failure. A receipt that cannot be stored after a
-/// successful delivery does not fail the publish: the publisher gets its ack and the saga retries the receipt.
+/// to the subscribers, complete the key with a receipt, answer the publisher. A failed journal write may still have
+/// been stored, so a failure is never taken as "not written": after a failed append the partition's log is read
+/// (once the partition has recovered) and the key is completed with the stored message's receipt, or released only
+/// when the message is not there; after a failed claim only this publish's own claim is released. A receipt that
+/// cannot be stored after a successful delivery does not fail the publish: the publisher gets its ack and the saga
+/// retries the receipt.
 /// </summary>
 internal sealed class PublishSaga : ReceiveActor, IWithTimers
 {
@@ -29,11 +32,14 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
     private int _receiptAttempts;
 
     private readonly string _incarnation;
+    // This publish's own claim: a release after a failure can never release another publish's claim of the key.
+    private readonly string _owner;
 
     public PublishSaga(Publish publish, int partition, bool durable, IActorRef[] subscribers, IActorRef router, IActorRef dedup, IActorRef publisher,
         string incarnation)
     {
         _incarnation = incarnation;
+        _owner = $"{incarnation}/{Guid.NewGuid():N}";
         _publish = publish;
         _partition = partition;
         _durable = durable;
@@ -56,7 +62,7 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
     {
         SetReceiveTimeout(TimeSpan.FromSeconds(30));
         if (_publish.IdempotencyKey is { } key)
-            _dedup.Tell(new ClaimOrGet(key) { Owner = _incarnation });
+            _dedup.Tell(new ClaimOrGet(key) { Owner = _owner });
         else
             Append();
     }
@@ -68,14 +74,21 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
             new PublishAck(Channel, _partition, null, false, 0, Duplicate: true, InFlight: false, completed.Receipt)));
         Receive<DedupDecision.InFlight>(inFlight =>
         {
-            if (inFlight.Owner is { } owner && owner != _incarnation)
+            if (inFlight.Owner is { } owner && !IsOfThisRun(owner))
                 ResolveOrphan(owner);
             else
                 Finish(new PublishAck(Channel, _partition, null, false, 0, Duplicate: true, InFlight: true, null));
         });
-        Receive<DedupRejected>(rejected => Finish(new PublishRejected(Channel,
-            rejected.Reason == DedupRejection.InvalidKey ? PublishFailure.InvalidKey : PublishFailure.Overloaded,
-            $"idempotency key not claimed: {rejected.Reason} {rejected.Detail}".Trim())));
+        Receive<DedupRejected>(rejected =>
+        {
+            if (rejected.Reason == DedupRejection.PersistFailed)
+                // The claim may have been stored: give up this publish's own claim, if it exists, before answering.
+                ReleaseOwnClaim(new PublishRejected(Channel, PublishFailure.PersistFailed, $"idempotency key not claimed: {rejected.Detail}"));
+            else
+                Finish(new PublishRejected(Channel,
+                    rejected.Reason == DedupRejection.InvalidKey ? PublishFailure.InvalidKey : PublishFailure.Overloaded,
+                    $"idempotency key not claimed: {rejected.Reason} {rejected.Detail}".Trim()));
+        });
         Receive<ReceiveTimeout>(_ => Finish(new PublishRejected(Channel, PublishFailure.Overloaded, "timed out claiming the idempotency key")));
     }
 
@@ -88,7 +101,7 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
         var key = _publish.IdempotencyKey!;
         if (!_durable)
         {
-            _dedup.Tell(new TakeOverClaim(key, deadOwner, _incarnation));
+            _dedup.Tell(new TakeOverClaim(key, deadOwner, _owner));
             return;
         }
         Become(() =>
@@ -98,7 +111,7 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
                 if (stored.SequenceNr is not { } sequenceNr)
                 {
                     Become(Claiming);
-                    _dedup.Tell(new TakeOverClaim(key, deadOwner, _incarnation));
+                    _dedup.Tell(new TakeOverClaim(key, deadOwner, _owner));
                     return;
                 }
                 CompleteKey(new PublishAck(Channel, _partition, sequenceNr, false, 0, Duplicate: true, InFlight: false, ReceiptFor(sequenceNr)));
@@ -108,6 +121,8 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
         });
         _router.Tell(new ToPartition(_partition, new FindStoredKey(key)));
     }
+
+    private bool IsOfThisRun(string owner) => owner == _incarnation || owner.StartsWith(_incarnation + "/", StringComparison.Ordinal);
 
     private ProcessingReceipt ReceiptFor(long? sequenceNr) =>
         new(JsonSerializer.SerializeToUtf8Bytes(new { channel = Channel, partition = _partition, sequenceNr }));
@@ -131,18 +146,57 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
     private void Appending()
     {
         Receive<PartitionAppended>(appended => Delivered(appended.SequenceNr, appended.DeliveredCount));
-        Receive<PartitionAppendFailed>(failed => FailAfterClaim(PublishFailure.PersistFailed, failed.Detail));
-        Receive<PublishRejected>(rejected => FailAfterClaim(rejected.Reason, rejected.Detail));
+        Receive<PartitionAppendFailed>(failed => ResolveUnknownAppend(failed.Detail));
+        // Refused before anything was written (the partition is restarting and its buffer is full).
+        Receive<PublishRejected>(rejected => ReleaseOwnClaim(new PublishRejected(Channel, rejected.Reason, rejected.Detail)));
         Receive<ReceiveTimeout>(_ =>
             // Whether the message was stored is unknown: the claim stays until its TTL rather than risk a second delivery.
             Finish(new PublishRejected(Channel, PublishFailure.PersistFailed, "timed out waiting for the channel's journal")));
     }
 
-    private void FailAfterClaim(PublishFailure reason, string detail)
+    /// <summary>
+    /// The append failed or timed out, so the message may be stored. The partition stopped and recovers what was
+    /// stored; its log then tells: stored → the key is completed with that message's receipt and the publisher gets
+    /// its ack (not delivered: subscribers that missed it catch up from the log); not stored → the claim is released.
+    /// </summary>
+    private void ResolveUnknownAppend(string detail)
     {
-        if (_publish.IdempotencyKey is { } key)
-            _dedup.Tell(new ReleaseClaim(key), ActorRefs.NoSender);
-        Finish(new PublishRejected(Channel, reason, detail));
+        var failure = new PublishRejected(Channel, PublishFailure.PersistFailed, detail);
+        if (_publish.IdempotencyKey is not { } key)
+        {
+            Finish(failure);
+            return;
+        }
+        Become(() =>
+        {
+            Receive<StoredKey>(stored =>
+            {
+                if (stored.SequenceNr is { } sequenceNr)
+                    CompleteKey(new PublishAck(Channel, _partition, sequenceNr, false, 0, Duplicate: false, InFlight: false, ReceiptFor(sequenceNr)));
+                else
+                    ReleaseOwnClaim(failure);
+            });
+            Receive<StoredKeyUnknown>(_ => Finish(failure with { Detail = $"{detail}; the log could not be read, so the key stays in flight until its TTL" }));
+            Receive<ReceiveTimeout>(_ => Finish(failure));
+        });
+        _router.Tell(new ToPartition(_partition, new FindStoredKey(key)));
+    }
+
+    /// <summary>Releases this publish's claim (if it was stored), then answers <paramref name="failure"/>.</summary>
+    private void ReleaseOwnClaim(PublishRejected failure)
+    {
+        if (_publish.IdempotencyKey is not { } key)
+        {
+            Finish(failure);
+            return;
+        }
+        Become(() =>
+        {
+            Receive<ClaimReleased>(_ => Finish(failure));
+            Receive<DedupRejected>(_ => Finish(failure));
+            Receive<ReceiveTimeout>(_ => Finish(failure));
+        });
+        _dedup.Tell(new ReleaseClaim(key) { Owner = _owner });
     }
 
     private void Delivered(long? sequenceNr, int deliveredCount)

@@ -7,12 +7,11 @@ namespace Liminal.Actors.Conversations;
 /// One durable conversation (PersistenceId <c>conversation-{id}</c>): its journal is the conversation's event log.
 /// Passivates after <c>idle-timeout</c> without a request and comes back by replay.
 /// </summary>
-public sealed class Conversation : GroupCommitActor<IConversationEvent>
+public sealed class Conversation : PersistentEntity<IConversationEvent>
 {
     private readonly string _conversationId;
     private readonly ConversationSettings _settings;
-    private ConversationState _durable = new();
-    private ConversationState _projected = new();
+    private ConversationState _state = new();
 
     public Conversation(string conversationId, ConversationSettings settings)
     {
@@ -29,35 +28,43 @@ public sealed class Conversation : GroupCommitActor<IConversationEvent>
     protected override long SnapshotEvery => _settings.SnapshotEvery;
 
     protected override void RestoreSnapshot(object snapshot) =>
-        _durable = ConversationState.FromSnapshot((ConversationStateSnapshot)snapshot);
+        _state = ConversationState.FromSnapshot((ConversationStateSnapshot)snapshot);
 
-    protected override void ApplyDurable(IConversationEvent @event) => ConversationState.Apply(_durable, @event);
+    protected override void Apply(IConversationEvent @event) => ConversationState.Apply(_state, @event);
 
-    protected override void ApplyProjected(IConversationEvent @event) => ConversationState.Apply(_projected, @event);
+    protected override object Snapshot() => _state.ToSnapshot();
 
-    protected override object DurableSnapshot() => _durable.ToSnapshot();
+    protected override void OnRecovered() => PassivateWhenIdle(_settings.IdleTimeout);
 
-    protected override void OnRecovered()
+    protected override Conflict ConflictOf(object command) => command switch
     {
-        _projected = _durable.Copy();
-        PassivateWhenIdle(_settings.IdleTimeout);
-    }
+        // The whole state, and finishing (it may compact the outputs of other finished messages).
+        GetConversationState or RecordProcessingFinished => Conflict.Everything,
+        IConversationCommand c => Conflict.On(ConversationState.MessageIdOf(c)),
+        _ => Conflict.None,
+    };
 
-    protected override void OnRequest(object message)
+    protected override void Decide(object command, IActorRef sender)
     {
-        if (message is not IConversationCommand command)
+        if (command is not IConversationCommand conversationCommand)
         {
-            Unhandled(message);
+            Unhandled(command);
             return;
         }
         var now = _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var outcome = ConversationState.Decide(_projected, _conversationId, command, _settings.Policy, now, ProjectedSequenceNr);
-        Carry(outcome.Events, Sender, outcome.Reply,
-            new ConversationRejected(_conversationId, ConversationState.MessageIdOf(command), ConversationRejections.PersistFailed)
-            {
-                Detail = "journal write failed",
-            });
+        var outcome = ConversationState.Decide(_state, _conversationId, conversationCommand, _settings.Policy, now, LastSequenceNr);
+        if (outcome.Events.Count == 0)
+            Reply(sender, outcome.Reply);
+        else
+            // Other messages' writes may land first: the reply names the sequence number the event really got.
+            Persist(outcome.Events, command, sender, sequenceNr => outcome.Reply is EventRecorded recorded
+                ? recorded with { SequenceNr = sequenceNr }
+                : outcome.Reply);
     }
+
+    protected override object FailureFor(object command, string detail) =>
+        new ConversationRejected(_conversationId, command is IConversationCommand c ? ConversationState.MessageIdOf(c) : string.Empty,
+            ConversationRejections.PersistFailed) { Detail = detail };
 }
 
 /// <summary>What every conversation needs from <see cref="LiminalSettings"/>.</summary>

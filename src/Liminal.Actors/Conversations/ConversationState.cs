@@ -190,8 +190,6 @@ public sealed class ConversationState
     }
 
     /// <summary>An independent copy sharing nothing mutable.</summary>
-    public ConversationState Copy() => FromSnapshot(ToSnapshot());
-
     private sealed class MessageProgress(long receivedAtMillis)
     {
         public long ReceivedAtMillis { get; } = receivedAtMillis;

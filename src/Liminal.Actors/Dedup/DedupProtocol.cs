@@ -48,7 +48,7 @@ public enum DedupRejection
     CapacityExceeded,
     /// <summary>A receipt that is missing or larger than the bus stores.</summary>
     InvalidReceipt,
-    /// <summary>The journal write failed; nothing was recorded for the request.</summary>
+    /// <summary>The journal write failed or timed out: whether it was stored is unknown; a retry finds out.</summary>
     PersistFailed,
     /// <summary>The key's shard is restarting and its buffer is full; retry later.</summary>
     Overloaded,
@@ -93,7 +93,11 @@ public sealed record DedupRejected(string Key, DedupRejection Reason) : ILiminal
 }
 
 /// <summary>Gives up an in-flight claim so the key can be claimed again.</summary>
-public sealed record ReleaseClaim(string Key) : IDedupKeyCommand, ILiminalMessage;
+public sealed record ReleaseClaim(string Key) : IDedupKeyCommand, ILiminalMessage
+{
+    /// <summary>When set, only a claim made by this owner is released (another claimer's claim stays).</summary>
+    public string? Owner { get; init; }
+}
 
 /// <summary><c>Released</c> is false when the key was absent or completed (a receipt is never clobbered).</summary>
 public sealed record ClaimReleased(string Key, bool Released) : ILiminalMessage;

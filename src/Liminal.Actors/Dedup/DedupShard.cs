@@ -5,15 +5,15 @@ namespace Liminal.Actors.Dedup;
 
 /// <summary>
 /// One shard of the idempotency-key space. Claims of one key serialize through this mailbox; the journal
-/// (PersistenceId <c>dedup-{namespace}-{shard}</c>) is the dedup log. A duplicate of a claim that is not durable
-/// yet is already answered <c>InFlight</c> (see <see cref="GroupCommitActor{TEvent}"/> for the write path).
+/// (PersistenceId <c>dedup-{namespace}-{shard}</c>) is the dedup log. A request for a key whose write is in flight
+/// is decided once that write is durable (see <see cref="PersistentEntity{TEvent}"/>); each group commit is one
+/// journal row.
 /// </summary>
-public sealed class DedupShard : GroupCommitActor<IDedupEvent>, IWithTimers
+public sealed class DedupShard : PersistentEntity<IDedupEvent>, IWithTimers
 {
     private readonly DedupShardSettings _settings;
     private readonly DedupMetrics _metrics = new(Metrics.LiminalMetrics.For(Context.System));
-    private DedupShardState _durable = DedupShardState.EmptyRecord;
-    private DedupShardState _projected = DedupShardState.Empty;
+    private DedupShardState _state = DedupShardState.Empty;
 
     public DedupShard(DedupShardSettings settings, int shard)
     {
@@ -30,55 +30,66 @@ public sealed class DedupShard : GroupCommitActor<IDedupEvent>, IWithTimers
 
     protected override long SnapshotEvery => _settings.SnapshotEvery;
 
+    // A dedup event is a few dozen bytes and the SQL journal's cost is per row: one row per group commit multiplied
+    // the claims a shard writes (measured +38 % in bench dedup).
     protected override bool PackWrites => true;
 
-    protected override long SnapshotCost => _durable.Count;
+    protected override long SnapshotCost => _state.Count;
 
     private long NowMillis => _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     protected override void RestoreSnapshot(object snapshot) =>
-        _durable = DedupShardState.FromSnapshot((DedupShardSnapshot)snapshot, indexed: false);
+        _state = DedupShardState.FromSnapshot((DedupShardSnapshot)snapshot);
 
-    protected override void ApplyDurable(IDedupEvent @event) => DedupShardState.Apply(_durable, @event);
+    protected override void Apply(IDedupEvent @event) => DedupShardState.Apply(_state, @event);
 
-    protected override void ApplyProjected(IDedupEvent @event) => DedupShardState.Apply(_projected, @event);
+    protected override object Snapshot() => _state.ToSnapshot();
 
-    protected override object DurableSnapshot() => _durable.ToSnapshot();
-
-    protected override void OnRecovered()
-    {
-        _projected = _durable.Copy();
+    protected override void OnRecovered() =>
         Timers.StartPeriodicTimer("sweep", SweepTick.Instance, _settings.SweepInterval);
-    }
 
-    protected override void OnRequest(object message)
+    protected override Conflict ConflictOf(object command) => command switch
     {
-        switch (message)
+        SweepTick or SweepExpired => Conflict.Everything,
+        // Near capacity, admitting a key may evict another: decide it against a state with nothing in flight.
+        IDedupKeyCommand when _state.Count + CommandsInFlight >= _settings.Policy.MaxKeys => Conflict.Everything,
+        IDedupKeyCommand keyed => Conflict.On(keyed.Key),
+        _ => Conflict.None,
+    };
+
+    protected override void Decide(object command, IActorRef sender)
+    {
+        switch (command)
         {
             case SweepTick:
-                Handle(SweepExpired.Instance, ActorRefs.Nobody);
+                Carry(SweepExpired.Instance, ActorRefs.Nobody);
                 break;
             case IDedupKeyCommand or SweepExpired:
-                Handle(message, Sender);
+                Carry(command, sender);
                 break;
             default:
-                Unhandled(message);
+                Unhandled(command);
                 break;
         }
     }
 
-    private void Handle(object command, IActorRef replyTo)
+    private void Carry(object command, IActorRef replyTo)
     {
-        var outcome = DedupShardState.Decide(_projected, command, _settings.Policy, NowMillis);
-        Carry(outcome.Events, replyTo, outcome.Reply, FailureFor(command));
+        var outcome = DedupShardState.Decide(_state, command, _settings.Policy, NowMillis);
+        if (outcome.Events.Count == 0)
+        {
+            Reply(replyTo, outcome.Reply);
+            return;
+        }
+        Persist(outcome.Events, command, replyTo, _ => outcome.Reply);
         foreach (var @event in outcome.Events)
             _metrics.Counted(@event);
     }
 
-    private static object FailureFor(object command) => command switch
+    protected override object FailureFor(object command, string detail) => command switch
     {
-        IDedupKeyCommand keyed => new DedupRejected(keyed.Key, DedupRejection.PersistFailed) { Detail = "journal write failed" },
-        _ => new SweepFailed("journal write failed"),
+        IDedupKeyCommand keyed => new DedupRejected(keyed.Key, DedupRejection.PersistFailed) { Detail = detail },
+        _ => new SweepFailed(detail),
     };
 
     /// <summary>Counts claims and expirations as they are decided (a failed write restarts the shard; counts are not rolled back).</summary>

@@ -33,10 +33,8 @@ public sealed record DedupOutcome(object Reply, IReadOnlyList<IDedupEvent> Event
 /// into it. Expired entries that the sweep has not removed yet are treated as absent.
 /// </summary>
 /// <remarks>
-/// Deliberately mutable (a hash map plus two anchor-ordered indexes) rather than immutable collections: a shard
-/// folds every event twice (projected and durable state) and the immutable version cost about a fifth of dedup
-/// throughput in <c>bench dedup</c>. Only the owning actor touches it. A shard's durable copy only records
-/// entries for its snapshots (<see cref="EmptyRecord"/>): the indexes exist where decisions are made.
+/// Deliberately mutable (a hash map plus two anchor-ordered indexes) rather than immutable collections: the
+/// immutable version cost about a fifth of dedup throughput in <c>bench dedup</c>. Only the owning actor touches it.
 /// </remarks>
 public sealed class DedupShardState
 {
@@ -44,26 +42,17 @@ public sealed class DedupShardState
     public const int MaxReceiptBytes = 64 * 1024;
 
     private readonly Dictionary<string, DedupEntry> _entries = new(StringComparer.Ordinal);
-    private readonly AnchorIndex? _byAnchor;
-    private readonly AnchorIndex? _completedByAnchor;
+    private readonly AnchorIndex _byAnchor;
+    private readonly AnchorIndex _completedByAnchor;
 
-    private DedupShardState(bool indexed)
+    private DedupShardState()
     {
-        if (!indexed)
-            return;
         _byAnchor = new AnchorIndex(IsCurrent);
         _completedByAnchor = new AnchorIndex(IsCurrent);
     }
 
-    /// <summary>An empty state that decides.</summary>
-    public static DedupShardState Empty => new(indexed: true);
-
-    /// <summary>An empty state that only records entries (for snapshots) and cannot <see cref="Decide"/>.</summary>
-    public static DedupShardState EmptyRecord => new(indexed: false);
-
-    private AnchorIndex ByAnchor => _byAnchor ?? throw NotIndexed();
-
-    private AnchorIndex CompletedByAnchor => _completedByAnchor ?? throw NotIndexed();
+    /// <summary>An empty state.</summary>
+    public static DedupShardState Empty => new();
 
     public IReadOnlyDictionary<string, DedupEntry> Entries => _entries;
 
@@ -135,7 +124,7 @@ public sealed class DedupShardState
     }
 
     private static DedupOutcome DecideRelease(DedupShardState state, ReleaseClaim command, DedupPolicy policy, long now) =>
-        state.Live(command.Key, policy, now) is { Receipt: null }
+        state.Live(command.Key, policy, now) is { Receipt: null } inFlight && (command.Owner is null || command.Owner == inFlight.Owner)
             ? new DedupOutcome(new ClaimReleased(command.Key, true), [new KeyReleased(command.Key)])
             : DedupOutcome.ReplyOnly(new ClaimReleased(command.Key, false));
 
@@ -149,7 +138,7 @@ public sealed class DedupShardState
     }
 
     private IEnumerable<string> ExpiredKeys(DedupPolicy policy, long now) =>
-        ByAnchor.Oldest().TakeWhile(e => policy.IsExpired(e.AnchorMillis, now)).Select(e => e.Key);
+        _byAnchor.Oldest().TakeWhile(e => policy.IsExpired(e.AnchorMillis, now)).Select(e => e.Key);
 
     /// <summary>
     /// Adds <paramref name="admit"/> when the shard has room, else frees one slot first: the oldest expired
@@ -163,7 +152,7 @@ public sealed class DedupShardState
             return new DedupOutcome(reply, [admit]);
 
         var victim = state.ExpiredKeys(policy, now).FirstOrDefault()
-                     ?? state.CompletedByAnchor.Oldest().FirstOrDefault()?.Key;
+                     ?? state._completedByAnchor.Oldest().FirstOrDefault()?.Key;
         return victim is null
             ? DedupOutcome.ReplyOnly(new DedupRejected(key, DedupRejection.CapacityExceeded))
             : new DedupOutcome(reply, [new KeysEvicted([victim]), admit]);
@@ -216,9 +205,9 @@ public sealed class DedupShardState
         slot = entry;
         if (replacing)
             Retire(previous!);
-        _byAnchor?.Add(entry);
+        _byAnchor.Add(entry);
         if (entry.IsCompleted)
-            _completedByAnchor?.Add(entry);
+            _completedByAnchor.Add(entry);
     }
 
     private void Remove(string key)
@@ -229,32 +218,23 @@ public sealed class DedupShardState
 
     private void Retire(DedupEntry entry)
     {
-        _byAnchor?.Retired();
+        _byAnchor.Retired();
         if (entry.IsCompleted)
-            _completedByAnchor?.Retired();
+            _completedByAnchor.Retired();
     }
 
     private bool IsCurrent(DedupEntry entry) =>
         _entries.TryGetValue(entry.Key, out var current) && ReferenceEquals(current, entry);
 
-    private static InvalidOperationException NotIndexed() =>
-        new("This dedup state only records entries for snapshots; decide against an indexed copy");
-
     public DedupShardSnapshot ToSnapshot() =>
         new(_entries.Values.Select(e => new DedupSnapshotEntry(e.Key, e.AnchorMillis, e.Receipt?.Bytes) { Owner = e.Owner }).ToArray());
 
-    /// <summary>An independent copy that decides: the same entries, sharing nothing mutable.</summary>
-    public DedupShardState Copy() => FromSnapshot(ToSnapshot());
-
-    /// <summary>The state a snapshot saved; <paramref name="indexed"/> false for one that only records (see <see cref="EmptyRecord"/>).</summary>
-    public static DedupShardState FromSnapshot(DedupShardSnapshot snapshot, bool indexed = true)
+    /// <summary>The state a snapshot saved.</summary>
+    public static DedupShardState FromSnapshot(DedupShardSnapshot snapshot)
     {
-        var state = new DedupShardState(indexed);
+        var state = new DedupShardState();
         // Oldest first, so that the indexes are built by appends.
-        var entries = indexed
-            ? snapshot.Entries.OrderBy(e => e.AnchorMillis).ThenBy(e => e.Key, StringComparer.Ordinal)
-            : snapshot.Entries.AsEnumerable();
-        foreach (var e in entries)
+        foreach (var e in snapshot.Entries.OrderBy(e => e.AnchorMillis).ThenBy(e => e.Key, StringComparer.Ordinal))
             state.Put(new DedupEntry(e.Key, e.AnchorMillis, e.Receipt is null ? null : new ProcessingReceipt(e.Receipt), e.Owner));
         return state;
     }

@@ -5,13 +5,12 @@ using Liminal.Actors.Persistence;
 namespace Liminal.Actors.Offsets;
 
 /// <summary>One consumer's (or pipeline's) offsets and processing receipts: PersistenceId <c>offsets-{owner}</c>.</summary>
-public sealed class ConsumerOffsets : GroupCommitActor<IOffsetsEvent>
+public sealed class ConsumerOffsets : PersistentEntity<IOffsetsEvent>
 {
     private readonly string _owner;
     private readonly long _snapshotEvery;
     private readonly TimeSpan _idleTimeout;
-    private OffsetsState _durable = new();
-    private OffsetsState _projected = new();
+    private OffsetsState _state = new();
 
     public ConsumerOffsets(string owner, long snapshotEvery, TimeSpan idleTimeout)
     {
@@ -28,32 +27,41 @@ public sealed class ConsumerOffsets : GroupCommitActor<IOffsetsEvent>
 
     protected override long SnapshotEvery => _snapshotEvery;
 
-    protected override long SnapshotCost => _durable.Count;
+    protected override long SnapshotCost => _state.Count;
 
-    protected override void RestoreSnapshot(object snapshot) => _durable = OffsetsState.FromSnapshot((OffsetsSnapshot)snapshot);
+    protected override void RestoreSnapshot(object snapshot) => _state = OffsetsState.FromSnapshot((OffsetsSnapshot)snapshot);
 
-    protected override void ApplyDurable(IOffsetsEvent @event) => OffsetsState.Apply(_durable, @event);
+    protected override void Apply(IOffsetsEvent @event) => OffsetsState.Apply(_state, @event);
 
-    protected override void ApplyProjected(IOffsetsEvent @event) => OffsetsState.Apply(_projected, @event);
+    protected override object Snapshot() => _state.ToSnapshot();
 
-    protected override object DurableSnapshot() => _durable.ToSnapshot();
+    protected override void OnRecovered() => PassivateWhenIdle(_idleTimeout);
 
-    protected override void OnRecovered()
+    protected override Conflict ConflictOf(object command) => command switch
     {
-        _projected = _durable.Copy();
-        PassivateWhenIdle(_idleTimeout);
-    }
+        CommitOffset c => Conflict.On("offset:" + c.Stream),
+        GetOffset g => Conflict.On("offset:" + g.Stream),
+        RecordProcessed r => Conflict.On("processed:" + r.EventId),
+        WasProcessed w => Conflict.On("processed:" + w.EventId),
+        _ => Conflict.None,
+    };
 
-    protected override void OnRequest(object message)
+    protected override void Decide(object command, IActorRef sender)
     {
-        if (message is not IOffsetsCommand command)
+        if (command is not IOffsetsCommand offsetsCommand)
         {
-            Unhandled(message);
+            Unhandled(command);
             return;
         }
-        var outcome = OffsetsState.Decide(_projected, command);
-        Carry(outcome.Events, Sender, outcome.Reply, new OffsetRequestRejected(_owner, "journal write failed; nothing was recorded"));
+        var outcome = OffsetsState.Decide(_state, offsetsCommand);
+        if (outcome.Events.Count == 0)
+            Reply(sender, outcome.Reply);
+        else
+            Persist(outcome.Events, command, sender, _ => outcome.Reply);
     }
+
+    protected override object FailureFor(object command, string detail) =>
+        new OffsetRequestRejected(_owner, detail);
 }
 
 /// <summary>The actor behind <c>LiminalBus.Offsets</c>: routes each request to its consumer's record.</summary>

@@ -81,6 +81,4 @@ public sealed class OffsetsState
         state._processed.UnionWith(snapshot.Processed);
         return state;
     }
-
-    public OffsetsState Copy() => FromSnapshot(ToSnapshot());
 }

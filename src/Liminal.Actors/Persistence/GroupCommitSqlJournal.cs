@@ -20,7 +20,7 @@ namespace Liminal.Actors.Persistence;
 /// <see cref="SqliteJournalWriter"/>, which group-commits on its own thread (<c>direct-sqlite-writes = off</c> in the
 /// journal's configuration hands writing back to the plugin); reads, queries and deletes are always the plugin's.
 /// </remarks>
-public sealed class GroupCommitSqlJournal(Akka.Configuration.Config journalConfig) : SqlWriteJournal(journalConfig)
+public class GroupCommitSqlJournal(Akka.Configuration.Config journalConfig) : SqlWriteJournal(journalConfig)
 {
     private readonly object _lock = new();
     private List<QueuedWrite> _queued = [];

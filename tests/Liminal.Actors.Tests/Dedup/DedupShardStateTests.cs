@@ -135,13 +135,4 @@ public sealed class DedupShardStateTests
         Assert.Equal(["open", "done-4990", "done-4991", "done-4992", "done-4993", "done-4994"],
             Assert.IsType<KeysExpired>(Assert.Single(sweep.Events)).Keys);
     }
-
-    [Fact]
-    public void A_state_that_only_records_entries_refuses_to_decide_a_sweep()
-    {
-        var record = DedupShardState.Apply(DedupShardState.EmptyRecord, new KeyClaimed("k", 1));
-
-        Assert.Throws<InvalidOperationException>(() => DedupShardState.Decide(record, SweepExpired.Instance, Policy, 1));
-        Assert.Equal(["k"], DedupShardState.FromSnapshot(record.ToSnapshot()).Entries.Keys);
-    }
 }

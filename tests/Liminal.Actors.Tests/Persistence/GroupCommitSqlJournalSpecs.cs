@@ -18,7 +18,8 @@ public sealed class GroupCommitSqlJournalSpecs : LiminalTestKit
             for (var step = 0; step < 4; step++)
                 conversations.Tell(new RecordStepCompleted(id, "m", step, [(byte)step]), TestActor);
         }
-        ExpectMsgAllOf(ids.SelectMany(id => new object[]
+        // Each message's records wait for the one before (they depend on it): five journal round trips in all.
+        ExpectMsgAllOf(TimeSpan.FromSeconds(60), ids.SelectMany(id => new object[]
         {
             new RedeliveryDecision.Start(), new EventRecorded(id, 2), new EventRecorded(id, 3), new EventRecorded(id, 4), new EventRecorded(id, 5),
         }).ToArray());

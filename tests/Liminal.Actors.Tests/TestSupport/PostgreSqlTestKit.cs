@@ -8,8 +8,16 @@ namespace Liminal.Actors.Tests.TestSupport;
 /// Specs call <see cref="RequireServer"/> first: without a reachable server they report themselves skipped.
 /// Every spec uses ids of its own, so specs share the database without sharing state.
 /// </summary>
-public abstract class PostgreSqlTestKit() : LiminalTestKit(SqlJournalConfig.PostgreSql(ConnectionString))
+public abstract class PostgreSqlTestKit : LiminalTestKit
 {
+    protected PostgreSqlTestKit() : base(JournalConfig) { }
+
+    /// <summary>The journal configuration of the test server.</summary>
+    public static Akka.Configuration.Config JournalConfig => SqlJournalConfig.PostgreSql(ConnectionString);
+
+    /// <summary>PostgreSQL with <paramref name="overlay"/> over its journal configuration (e.g. a journal class of the test's).</summary>
+    protected PostgreSqlTestKit(Akka.Configuration.Config overlay) : base(overlay.WithFallback(JournalConfig)) { }
+
     private static readonly string ConnectionString =
         Environment.GetEnvironmentVariable("LIMINAL_TEST_POSTGRES")
         ?? "Host=localhost;Username=liminal;Password=liminal;Database=liminal_test";
@@ -31,5 +39,5 @@ public abstract class PostgreSqlTestKit() : LiminalTestKit(SqlJournalConfig.Post
     /// <summary>A prefix that makes this spec's ids unique in the shared database.</summary>
     protected string Unique { get; } = $"t{Guid.NewGuid():N}"[..13];
 
-    protected static void RequireServer() => Skip.If(Unavailable.Value is not null, Unavailable.Value);
+    public static void RequireServer() => Skip.If(Unavailable.Value is not null, Unavailable.Value);
 }

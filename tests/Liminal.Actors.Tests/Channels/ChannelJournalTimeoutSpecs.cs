@@ -1,0 +1,118 @@
+using System.Text;
+using Akka.Actor;
+using Akka.Configuration;
+using Liminal.Actors.Channels;
+using Liminal.Actors.Persistence;
+using Liminal.Actors.Tests.TestSupport;
+
+namespace Liminal.Actors.Tests.Channels;
+
+/// <summary>
+/// A journal write that times out although the database stores it: its outcome is unknown, so the bus must never
+/// act as if nothing was written. Whichever write of a keyed publish times out (the claim of its key or the
+/// message itself), the key ends up stored once and a retry is answered from what was stored.
+/// </summary>
+public abstract class ChannelJournalTimeoutSpecs(Config journalConfig) : LiminalTestKit(journalConfig)
+{
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(1);
+
+    /// <summary>Makes the ids of this spec unique in a shared database.</summary>
+    protected abstract string Prefix { get; }
+
+    protected virtual void RequireDatabase() { }
+
+    private LiminalSettings Settings => DefaultSettings with
+    {
+        DedupNamespace = Namespace,
+        DedupShards = 1,
+        Channels = [new ChannelDefinition(Channel, Durable: true)],
+        Entities = DefaultSettings.Entities with { MinBackoff = TimeSpan.FromMilliseconds(50) },
+    };
+
+    private string Channel => $"{Prefix}orders";
+
+    private string Namespace => Prefix.Length == 0 ? "default" : Prefix.TrimEnd('-');
+
+    private Publish Keyed(string key) => new(Channel, new MessageEnvelope(Encoding.UTF8.GetBytes($$"""{"key":"{{key}}"}"""), "shop"), $"{Prefix}{key}");
+
+    [SkippableTheory]
+    [InlineData("dedup-")]
+    [InlineData("channel-")]
+    public async Task A_keyed_publish_whose_write_times_out_but_commits_is_stored_once_and_its_retry_is_answered_from_the_log(string timesOut)
+    {
+        RequireDatabase();
+        var bus = LiminalBus.Start(Sys, Settings);
+        var subscriber = CreateTestProbe();
+        Ask<Subscribed>(bus.Channels, new Subscribe(Channel, subscriber.Ref));
+        Assert.True(Ask<PublishAck>(bus.Channels, Keyed("warm-up")).Delivered);
+        subscriber.ExpectMsg<Delivery>();
+
+        var withheld = Withholding.Arm(Sys.Name, timesOut + (timesOut == "dedup-" ? Namespace : Channel));
+        bus.Channels.Tell(Keyed("order-1"), TestActor);
+        await withheld.Stored.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // The breaker reports the write as failed; only then does the database answer.
+        var first = ExpectMsg<object>(TimeSpan.FromSeconds(30));
+        withheld.Release.TrySetResult();
+
+        var retry = Ask<PublishAck>(bus.Channels, Keyed("order-1"));
+        var next = Ask<PublishAck>(bus.Channels, Keyed("order-2"));
+
+        var stored = ReadLog(bus.Channels);
+        Assert.Equal(["warm-up", "order-1", "order-2"], stored.Select(KeyOf));
+        switch (first)
+        {
+            case PublishAck ack:
+                // The message itself timed out and is stored: the publisher is told where, and the retry is a duplicate.
+                Assert.Equal("channel-", timesOut);
+                Assert.Equal(2, ack.SequenceNr);
+                Assert.False(ack.Delivered);
+                Assert.True(retry.Duplicate);
+                Assert.Equal(ack.Receipt, retry.Receipt);
+                break;
+            case PublishRejected rejected:
+                // The claim timed out: nothing of the message was written, the claim is given up, the retry stores it.
+                Assert.Equal("dedup-", timesOut);
+                Assert.Equal(PublishFailure.PersistFailed, rejected.Reason);
+                Assert.False(retry.Duplicate);
+                Assert.True(retry.Delivered);
+                Assert.Equal(2, retry.SequenceNr);
+                Assert.Equal("order-1", KeyOf(subscriber.ExpectMsg<Delivery>()));
+                break;
+            default:
+                Assert.Fail($"unexpected answer {first}");
+                break;
+        }
+        Assert.Equal(3, next.SequenceNr);
+        Assert.Equal("order-2", KeyOf(subscriber.ExpectMsg<Delivery>()));
+        Assert.True(Ask<PublishAck>(bus.Channels, Keyed("order-1")).Duplicate);
+        subscriber.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    private static string KeyOf(Delivery delivery) =>
+        System.Text.Json.JsonDocument.Parse(delivery.Envelope.Payload).RootElement.GetProperty("key").GetString()!;
+
+    private List<Delivery> ReadLog(IActorRef channels)
+    {
+        var reader = CreateTestProbe();
+        channels.Tell(new Replay(Channel, 0, 1, reader.Ref), reader.Ref);
+        var log = new List<Delivery>();
+        while (reader.ExpectMsg<object>(TimeSpan.FromSeconds(30)) is Delivery delivery)
+            log.Add(delivery);
+        return log;
+    }
+}
+
+public sealed class SqliteChannelJournalTimeoutSpecs() : ChannelJournalTimeoutSpecs(
+    Withholding.JournalConfig<WithholdingGroupCommitJournal>(ChannelJournalTimeoutSpecs.CallTimeout)
+        .WithFallback(SqlJournalConfig.Sqlite(TestDatabase.NewPath())))
+{
+    protected override string Prefix => "";
+}
+
+public sealed class PostgreSqlChannelJournalTimeoutSpecs() : ChannelJournalTimeoutSpecs(
+    Withholding.JournalConfig<WithholdingGroupCommitJournal>(CallTimeout).WithFallback(PostgreSqlTestKit.JournalConfig))
+{
+    protected override string Prefix { get; } = $"t{Guid.NewGuid():N}"[..13] + "-";
+
+    protected override void RequireDatabase() => PostgreSqlTestKit.RequireServer();
+}
