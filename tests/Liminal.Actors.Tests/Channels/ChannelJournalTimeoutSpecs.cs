@@ -110,9 +110,9 @@ public sealed class SqliteChannelJournalTimeoutSpecs() : ChannelJournalTimeoutSp
 }
 
 public sealed class PostgreSqlChannelJournalTimeoutSpecs() : ChannelJournalTimeoutSpecs(
-    Withholding.JournalConfig<WithholdingGroupCommitJournal>(CallTimeout).WithFallback(PostgreSqlTestKit.JournalConfig))
+    Withholding.JournalConfig<WithholdingGroupCommitJournal>(CallTimeout).WithFallback(PostgreSqlServer.JournalConfig))
 {
     protected override string Prefix { get; } = $"t{Guid.NewGuid():N}"[..13] + "-";
 
-    protected override void RequireDatabase() => PostgreSqlTestKit.RequireServer();
+    protected override void RequireDatabase() => PostgreSqlServer.Require();
 }

@@ -23,19 +23,17 @@ public sealed class HostProcessSpecs(ITestOutputHelper output) : HostProcessSpec
 /// <summary>The same SIGKILL run with the host journaling to PostgreSQL (<c>.ci/run</c> provides the server).</summary>
 public sealed class PostgreSqlHostProcessSpecs(ITestOutputHelper output) : HostProcessSpecsBase(output)
 {
-    private static readonly string? ConnectionString = Environment.GetEnvironmentVariable("LIMINAL_TEST_POSTGRES");
-
     [SkippableFact]
     public Task After_SIGKILL_on_PostgreSQL_every_acknowledged_message_is_stored_once_and_every_key_is_delivered_exactly_once()
     {
-        Skip.If(ConnectionString is null, "LIMINAL_TEST_POSTGRES is not set; .ci/run starts PostgreSQL and sets it");
+        PostgreSqlServer.Require();
         return KillRestartAndRepublishAsync();
     }
 
     protected override IReadOnlyDictionary<string, string> Journal => new Dictionary<string, string>
     {
         ["LIMINAL__JOURNAL__KIND"] = "postgresql",
-        ["LIMINAL__JOURNAL__POSTGRESQL_CONNECTION_STRING"] = ConnectionString ?? "",
+        ["LIMINAL__JOURNAL__POSTGRESQL_CONNECTION_STRING"] = PostgreSqlServer.ConnectionString,
         ["LIMINAL__DEDUP__NAMESPACE"] = Unique,
     };
 

@@ -22,7 +22,8 @@ public abstract class LiminalTestKit : Akka.TestKit.Xunit2.TestKit
 
     protected LiminalTestKit() : this(TestDatabase.NewPath()) { }
 
-    private LiminalTestKit(string databasePath) : this(SqlJournalConfig.Sqlite(databasePath))
+    /// <summary>An SQLite journal at <paramref name="databasePath"/>, e.g. a copy of a fixture written by an older version.</summary>
+    protected LiminalTestKit(string databasePath) : this(SqlJournalConfig.Sqlite(databasePath))
     {
         DatabasePath = databasePath;
     }
