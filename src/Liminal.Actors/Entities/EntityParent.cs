@@ -61,7 +61,7 @@ public abstract class EntityParent : UntypedActor, IWithTimers
                 if (!OnEntityTerminated(terminated.ActorRef))
                     OnNonEntityMessage(terminated);
                 break;
-            case Passivate passivate:
+            case Akka.Cluster.Sharding.Passivate passivate:
                 OnPassivate(passivate);
                 break;
             case RestartEntity restart:
@@ -122,7 +122,7 @@ public abstract class EntityParent : UntypedActor, IWithTimers
         Deliver(Uri.UnescapeDataString(dead.Recipient.Path.Name), dead.Message, dead.Sender);
     }
 
-    private void OnPassivate(Passivate passivate)
+    private void OnPassivate(Akka.Cluster.Sharding.Passivate passivate)
     {
         if (!_idsByRef.TryGetValue(Sender, out var id) || _passivating.Contains(id))
             return;

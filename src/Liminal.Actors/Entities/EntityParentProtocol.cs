@@ -3,12 +3,6 @@ using Akka.Event;
 
 namespace Liminal.Actors.Entities;
 
-/// <summary>
-/// Sent by an idle entity to its parent. The parent buffers new messages for the entity, sends it
-/// <c>StopMessage</c>, and recreates it when a buffered message is waiting.
-/// </summary>
-public sealed record Passivate(object StopMessage) : INoSerializationVerificationNeeded;
-
 /// <summary>How an entity parent restarts entities that stopped unexpectedly and how much it buffers meanwhile.</summary>
 public sealed record EntityParentSettings(TimeSpan MinBackoff, TimeSpan MaxBackoff, int BufferSize)
 {

@@ -23,6 +23,8 @@ namespace Liminal.Actors.Persistence;
 /// the entity carries on.</para>
 /// <para>An entity that sets <see cref="PackWrites"/> writes the events of every command decided while its previous
 /// write is in flight as one <see cref="EventBatch"/> row (one journal row per group commit instead of per event).</para>
+/// <para>An idle entity passivates with Akka.Cluster.Sharding's own <c>Passivate</c>, so a shard region can host it
+/// unchanged; Liminal's local <see cref="Entities.EntityParent"/> answers the same message.</para>
 /// </remarks>
 public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TEvent : class, ILiminalEvent
 {
@@ -113,7 +115,7 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
             case ReceiveTimeout:
                 // Idle: ask the parent (or a shard region) to passivate us; it buffers our messages meanwhile.
                 Context.SetReceiveTimeout(null);
-                Context.Parent.Tell(new Passivate(StopPassivated.Instance));
+                Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(StopPassivated.Instance));
                 break;
             case StopPassivated:
                 _stopWhenIdle = true;

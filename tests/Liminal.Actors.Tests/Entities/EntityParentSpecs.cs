@@ -28,7 +28,7 @@ public sealed class EntityParentSpecs : LiminalTestKit
             Receive<string>(command => command == "ping", _ => Sender.Tell(new Pong(id, incarnation)));
             Receive<string>(command => command == "passivate", _ =>
             {
-                Context.Parent.Tell(new Passivate("stop"));
+                Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate("stop"));
                 observer.Tell("passivating");
             });
             Receive<string>(command => command is "stop" or "crash-stop", _ => Context.Stop(Self));
