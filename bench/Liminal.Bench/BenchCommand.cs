@@ -13,9 +13,10 @@ internal static class BenchCommand
                   dedup   concurrent clients claim and complete distinct keys (plus a share of duplicates)
                           against SQLite on disk, beside the raw PersistAsync rate of the same database
                           --clients 1000  --claims 200000  --duplicates 0.1  --shards 8  --snapshot-every 10000  --db PATH
+                          --postgres CONNECTION-STRING (a fresh database per run)
                   conversations  steps recorded/s across many conversations, and replay time of a long conversation
                           with and without a snapshot
-                          --conversations 1000  --steps 60000  --replay-events 100000
+                          --conversations 1000  --steps 60000  --replay-events 100000  --postgres CONNECTION-STRING
                   publish keyed publishes/s and publish->delivery latency, durable channel, 3 subscribers
                           --publishers 1000  --publishes 50000  --duplicates 0.1
                   journal the SQLite journal alone: open-loop PersistAsync, and closed-loop clients over 1, 8, 64 actors
@@ -70,6 +71,9 @@ internal sealed class BenchOptions(Dictionary<string, string> values)
 
     /// <summary>Extra HOCON for the actor system (<c>--hocon "akka.persistence.journal.sql.batch-size = 500"</c>), to try a setting.</summary>
     public string? Hocon => values.GetValueOrDefault("hocon");
+
+    /// <summary>An Npgsql connection string (<c>--postgres "Host=...;Database=..."</c>): run on PostgreSQL instead of SQLite.</summary>
+    public string? PostgreSql => values.GetValueOrDefault("postgres");
 
     public int Int(string name, int fallback) => values.TryGetValue(name, out var v) ? int.Parse(v) : fallback;
 

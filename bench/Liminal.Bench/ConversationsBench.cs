@@ -20,52 +20,79 @@ internal static class ConversationsBench
         var steps = options.Int("steps", 60_000);
         var replayEvents = options.Int("replay-events", 100_000);
 
-        await StepsPerSecondAsync(options.DatabasePath("conversations"), conversations, steps);
+        await StepsPerSecondAsync(options, conversations, steps);
+        if (replayEvents <= 0)
+            return;
         await ReplayAsync(options.DatabasePath("replay"), replayEvents, snapshotEvery: int.MaxValue);
         await ReplayAsync(options.DatabasePath("replay-snapshot"), replayEvents, snapshotEvery: new LiminalSettings().SnapshotEvery);
     }
 
     /// <summary>One client per conversation, each processing messages of 3 steps one after another.</summary>
-    private static async Task StepsPerSecondAsync(string path, int conversations, int totalSteps)
+    private static async Task StepsPerSecondAsync(BenchOptions options, int conversations, int totalSteps)
     {
-        var system = BenchSystem.Create(path);
+        var system = BenchSystem.Create(options.DatabasePath("conversations"), options.Hocon, options.PostgreSql);
         try
         {
+            await RuntimeReport.WarmUpAsync("raw journal", _ => RawJournalBench.EventsPerSecondAsync(system, totalSteps / 5));
             var raw = await RawJournalBench.EventsPerSecondAsync(system, totalSteps);
             Console.WriteLine($"raw journal, 1 actor PersistAsync:     {raw,10:N0} events/s");
             var bus = LiminalBus.Start(system, new LiminalSettings());
-            var latency = new LongConcurrentHistogram(1, TimeStamp.Seconds(60), 3);
-            var stepsRecorded = 0;
+            await RuntimeReport.WarmUpAsync("conversations", round =>
+                RunClientsAsync(bus.Conversations, conversations, totalSteps / 5, $"warm-up-{round}", NewHistogram()));
+
+            var latency = NewHistogram();
+            var runtime = RuntimeReport.Start();
+            var journalBefore = Liminal.Actors.Metrics.LiminalMetrics.For(system).Snapshot().JournalWrites;
             var stopwatch = Stopwatch.StartNew();
-            await Task.WhenAll(Enumerable.Range(0, conversations).Select(c => Task.Run(async () =>
-            {
-                var conversation = $"conversation-{c}";
-                for (var m = 0; Interlocked.Add(ref stepsRecorded, StepsPerMessage) <= totalSteps; m++)
-                {
-                    var message = $"message-{m}";
-                    await bus.Conversations.Ask<RedeliveryDecision.Start>(new ReceiveMessage(conversation, message), TimeSpan.FromSeconds(30));
-                    await bus.Conversations.Ask<EventRecorded>(new RecordProcessingStarted(conversation, message), TimeSpan.FromSeconds(30));
-                    for (var step = 0; step < StepsPerMessage; step++)
-                    {
-                        var started = Stopwatch.GetTimestamp();
-                        await bus.Conversations.Ask<EventRecorded>(
-                            new RecordStepCompleted(conversation, message, step, new byte[64]), TimeSpan.FromSeconds(30));
-                        latency.RecordValue(Stopwatch.GetTimestamp() - started);
-                    }
-                    await bus.Conversations.Ask<EventRecorded>(new RecordProcessingFinished(conversation, message), TimeSpan.FromSeconds(30));
-                }
-            })));
+            await RunClientsAsync(bus.Conversations, conversations, totalSteps, "run", latency);
             stopwatch.Stop();
             var recorded = latency.TotalCount;
+            var stepsPerSecond = recorded / stopwatch.Elapsed.TotalSeconds;
             var events = recorded / StepsPerMessage * (StepsPerMessage + 3);
-            Console.WriteLine($"conversations, {conversations} conversations: {recorded / stopwatch.Elapsed.TotalSeconds,10:N0} steps recorded/s " +
+            Console.WriteLine($"conversations, {conversations} conversations: {stepsPerSecond,10:N0} steps recorded/s " +
                               $"({events / stopwatch.Elapsed.TotalSeconds:N0} events/s: received, started, {StepsPerMessage} steps, finished per message)");
             Console.WriteLine($"step record latency: p50 {Ms(latency, 50)} ms, p99 {Ms(latency, 99)} ms, p99.9 {Ms(latency, 99.9)} ms");
+            Console.WriteLine(runtime);
+            var journal = Liminal.Actors.Metrics.LiminalMetrics.For(system).Snapshot().JournalWrites;
+            var writes = journal.Count - journalBefore.Count;
+            if (writes > 0)
+                Console.WriteLine($"journal: {writes:N0} writes by the entities, {(journal.SumSeconds - journalBefore.SumSeconds) * 1000 / writes:F2} ms mean from write to durable, " +
+                                  $"{(double)events / writes:F1} events per write");
+            Console.WriteLine($"steps/s vs raw events/s: {stepsPerSecond / raw:P0} (each step is one of six events of its message)");
         }
         finally
         {
             await system.Terminate();
         }
+    }
+
+    private static LongConcurrentHistogram NewHistogram() => new(1, TimeStamp.Seconds(60), 3);
+
+    /// <summary>
+    /// One client per conversation, each taking messages of <see cref="StepsPerMessage"/> steps one after another
+    /// (received, started, the steps, finished) until <paramref name="totalSteps"/> steps are recorded in all.
+    /// </summary>
+    private static async Task RunClientsAsync(IActorRef conversations, int clients, int totalSteps, string prefix, LongConcurrentHistogram latency)
+    {
+        var stepsRecorded = 0;
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            var conversation = $"{prefix}-conversation-{c}";
+            for (var m = 0; Interlocked.Add(ref stepsRecorded, StepsPerMessage) <= totalSteps; m++)
+            {
+                var message = $"message-{m}";
+                await conversations.Ask<RedeliveryDecision.Start>(new ReceiveMessage(conversation, message), TimeSpan.FromSeconds(30));
+                await conversations.Ask<EventRecorded>(new RecordProcessingStarted(conversation, message), TimeSpan.FromSeconds(30));
+                for (var step = 0; step < StepsPerMessage; step++)
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    await conversations.Ask<EventRecorded>(
+                        new RecordStepCompleted(conversation, message, step, new byte[64]), TimeSpan.FromSeconds(30));
+                    latency.RecordValue(Stopwatch.GetTimestamp() - started);
+                }
+                await conversations.Ask<EventRecorded>(new RecordProcessingFinished(conversation, message), TimeSpan.FromSeconds(30));
+            }
+        })));
     }
 
     /// <summary>Writes one conversation of about <paramref name="events"/> events, restarts, and times its recovery.</summary>

@@ -9,7 +9,7 @@ internal static class JournalBench
     {
         var clients = options.Int("clients", 1000);
         var events = options.Int("events", 100_000);
-        var system = BenchSystem.Create(options.DatabasePath("journal"), options.Hocon);
+        var system = BenchSystem.Create(options.DatabasePath("journal"), options.Hocon, options.PostgreSql);
         try
         {
             Console.WriteLine($"raw journal, 1 actor PersistAsync, open loop: {await RawJournalBench.EventsPerSecondAsync(system, events),10:N0} events/s");

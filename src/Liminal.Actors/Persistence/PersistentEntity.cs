@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -40,6 +41,9 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
     private long _eventsSinceSnapshot;
     private bool _stopWhenIdle;
     private Conflict _deciding;
+    private Metrics.LiminalMetrics? _metrics;
+
+    private Metrics.LiminalMetrics Metrics => _metrics ??= Liminal.Actors.Metrics.LiminalMetrics.For(Context.System);
 
     /// <summary>Events between snapshots.</summary>
     protected abstract long SnapshotEvery { get; }
@@ -153,7 +157,7 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
         }
         _writesInFlight++;
         for (var i = 0; i < events.Count; i++)
-            _invocations.Enqueue(i == events.Count - 1 ? new Invocation(owed, endsWriteOf: events.Count) : Invocation.Continued);
+            _invocations.Enqueue(i == events.Count - 1 ? new Invocation(owed, endsWriteOf: events.Count) { Started = Stopwatch.GetTimestamp() } : Invocation.Continued);
         PersistAllAsync(events, OnEventDurable);
     }
 
@@ -242,6 +246,7 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
         }
         _writesInFlight++;
         pack.EndsWriteOf = pack.Events.Count;
+        pack.Started = Stopwatch.GetTimestamp();
         _invocations.Enqueue(pack);
         if (pack.Events.Count == 1)
             PersistAsync(pack.Events[0], OnEventDurable);
@@ -271,7 +276,10 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
     {
         var done = _invocations.Dequeue();
         if (done.EndsWrite)
+        {
             _writesInFlight--;
+            Metrics.JournalWritten(Stopwatch.GetElapsedTime(done.Started));
+        }
         foreach (var owed in done.Replies)
         {
             CommandsInFlight--;
@@ -374,6 +382,9 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
         public List<TEvent> Events { get; } = [];
 
         public List<OwedReply> Replies { get; } = [];
+
+        /// <summary>When the write this invocation completes was handed to Akka (a <see cref="Stopwatch"/> timestamp).</summary>
+        public long Started { get; set; }
 
         /// <summary>When this invocation completes a write: how many events that write held; else 0.</summary>
         public int EndsWriteOf { get; set; }

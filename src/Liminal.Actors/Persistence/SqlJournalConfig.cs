@@ -9,6 +9,12 @@ public static class SqlJournalConfig
     public const string SqliteProvider = "SQLite.MS";
     public const string PostgreSqlProvider = "PostgreSQL.15";
 
+    /// <summary>Liminal's SQLite journal: the plugin's, with writes group-committed across actors (Liminal.Persistence.Sqlite).</summary>
+    public const string SqliteJournalClass = "Liminal.Persistence.Sqlite.SqliteJournal, Liminal.Persistence.Sqlite";
+
+    /// <summary>Akka.Persistence.Sql's journal as shipped.</summary>
+    public const string PluginJournalClass = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql";
+
     /// <summary>
     /// An SQLite database file (created with its directory when missing) in WAL mode, written by a single
     /// journal writer that batches the events of all actors into one transaction; snapshots go to a file of
@@ -26,7 +32,7 @@ public static class SqlJournalConfig
         var snapshots = OpenWithWriteAheadLog(SnapshotPathFor(databasePath));
         // SQLite allows one writer at a time; concurrent journal writers only meet its busy-wait, so the
         // journal gets one writer with larger batches instead of the default three.
-        return Build(journal, snapshots, SqliteProvider, parallelism: 1, batchSize: 1000);
+        return Build(journal, snapshots, SqliteProvider, SqliteJournalClass, parallelism: 1, batchSize: 1000);
     }
 
     /// <summary>The snapshot file beside an SQLite journal: <c>data/liminal.db</c> keeps its snapshots in <c>data/liminal.snapshots.db</c>.</summary>
@@ -49,9 +55,13 @@ public static class SqlJournalConfig
         ThreadPool.SetMinThreads(Math.Max(workers, minimum), Math.Max(io, minimum));
     }
 
-    /// <summary>A PostgreSQL database reached through an Npgsql connection string.</summary>
+    /// <summary>
+    /// A PostgreSQL database reached through an Npgsql connection string, written by Akka.Persistence.Sql's own
+    /// journal: PostgreSQL batches concurrent writers itself, and the plugin as shipped measured faster there than
+    /// Liminal's cross-actor group commit (docs/PERFORMANCE.md).
+    /// </summary>
     public static Config PostgreSql(string connectionString) =>
-        Build(connectionString, connectionString, PostgreSqlProvider, parallelism: 4, batchSize: 100);
+        Build(connectionString, connectionString, PostgreSqlProvider, PluginJournalClass, parallelism: 4, batchSize: 100);
 
     // WAL is a property of the database file, so it is set once before the journal opens it.
     private static string OpenWithWriteAheadLog(string databasePath)
@@ -67,7 +77,7 @@ public static class SqlJournalConfig
         return connectionString;
     }
 
-    private static Config Build(string connectionString, string snapshotConnectionString, string provider, int parallelism, int batchSize)
+    private static Config Build(string connectionString, string snapshotConnectionString, string provider, string journalClass, int parallelism, int batchSize)
     {
         var quoted = Quote(connectionString);
         return ConfigurationFactory.ParseString($$"""
@@ -75,7 +85,7 @@ public static class SqlJournalConfig
               journal {
                 plugin = "akka.persistence.journal.sql"
                 sql {
-                  class = "Liminal.Actors.Persistence.GroupCommitSqlJournal, Liminal.Actors"
+                  class = "{{journalClass}}"
                   connection-string = {{quoted}}
                   provider-name = "{{provider}}"
                   auto-initialize = true

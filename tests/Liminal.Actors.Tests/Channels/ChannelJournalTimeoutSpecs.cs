@@ -103,14 +103,14 @@ public abstract class ChannelJournalTimeoutSpecs(Config journalConfig) : Liminal
 }
 
 public sealed class SqliteChannelJournalTimeoutSpecs() : ChannelJournalTimeoutSpecs(
-    Withholding.JournalConfig<WithholdingGroupCommitJournal>(ChannelJournalTimeoutSpecs.CallTimeout)
+    Withholding.JournalConfig<WithholdingSqliteJournal>(ChannelJournalTimeoutSpecs.CallTimeout)
         .WithFallback(SqlJournalConfig.Sqlite(TestDatabase.NewPath())))
 {
     protected override string Prefix => "";
 }
 
 public sealed class PostgreSqlChannelJournalTimeoutSpecs() : ChannelJournalTimeoutSpecs(
-    Withholding.JournalConfig<WithholdingGroupCommitJournal>(CallTimeout).WithFallback(PostgreSqlServer.JournalConfig))
+    Withholding.JournalConfig<WithholdingPluginJournal>(CallTimeout).WithFallback(PostgreSqlServer.JournalConfig))
 {
     protected override string Prefix { get; } = $"t{Guid.NewGuid():N}"[..13] + "-";
 

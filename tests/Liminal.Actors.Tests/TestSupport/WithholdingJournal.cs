@@ -2,7 +2,8 @@ using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Akka.Configuration;
 using Akka.Persistence;
-using Liminal.Actors.Persistence;
+using Akka.Persistence.Sql.Journal;
+using Liminal.Persistence.Sqlite;
 
 namespace Liminal.Actors.Tests.TestSupport;
 
@@ -56,8 +57,20 @@ public sealed class Withholding
     }
 }
 
-/// <summary>Liminal's journal (<see cref="GroupCommitSqlJournal"/>) with <see cref="Withholding"/>.</summary>
-public sealed class WithholdingGroupCommitJournal(Config journalConfig) : GroupCommitSqlJournal(journalConfig)
+/// <summary>Liminal's SQLite journal (<see cref="SqliteJournal"/>) with <see cref="Withholding"/>.</summary>
+public sealed class WithholdingSqliteJournal(Config journalConfig) : SqliteJournal(journalConfig)
+{
+    private readonly string _system = Context.System.Name;
+
+    protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
+    {
+        var writes = messages.ToList();
+        return Withholding.Answer(_system, writes, base.WriteMessagesAsync(writes, cancellationToken));
+    }
+}
+
+/// <summary>Akka.Persistence.Sql's journal as shipped (what PostgreSQL runs on) with <see cref="Withholding"/>.</summary>
+public sealed class WithholdingPluginJournal(Config journalConfig) : SqlWriteJournal(journalConfig)
 {
     private readonly string _system = Context.System.Name;
 

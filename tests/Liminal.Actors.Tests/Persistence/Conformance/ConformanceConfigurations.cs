@@ -10,18 +10,12 @@ namespace Liminal.Actors.Tests.Persistence.Conformance;
 /// </summary>
 internal static class ConformanceConfigurations
 {
-    /// <summary><see cref="SqlJournalConfig.Sqlite"/> as shipped: GroupCommitSqlJournal with the direct SQLite writer.</summary>
+    /// <summary><see cref="SqlJournalConfig.Sqlite"/> as shipped: SqliteJournal with the direct SQLite writer.</summary>
     public static Config Sqlite() => SqlJournalConfig.Sqlite(TestDatabase.NewPath());
-
-    /// <summary>The same with <c>direct-sqlite-writes = off</c>: GroupCommitSqlJournal queues writes into the plugin.</summary>
-    public static Config SqliteThroughPlugin() =>
-        ConfigurationFactory.ParseString("akka.persistence.journal.sql.direct-sqlite-writes = off").WithFallback(Sqlite());
 
     public static Config PostgreSql() => SqlJournalConfig.PostgreSql(PostgreSqlServer.ConnectionString);
 
-    /// <summary>Our configuration with Akka.Persistence.Sql's own journal class in place of ours (we may switch to it).</summary>
+    /// <summary>Our configuration with Akka.Persistence.Sql's own journal class in place of ours.</summary>
     public static Config PlainPlugin(Config config) =>
-        ConfigurationFactory.ParseString("""
-            akka.persistence.journal.sql.class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
-            """).WithFallback(config);
+        ConfigurationFactory.ParseString($"akka.persistence.journal.sql.class = \"{SqlJournalConfig.PluginJournalClass}\"").WithFallback(config);
 }

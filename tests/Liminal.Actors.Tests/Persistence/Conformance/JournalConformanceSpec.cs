@@ -164,7 +164,7 @@ public abstract class JournalConformanceSpec(Config journalConfig) : LiminalTest
     }
 
     /// <summary>
-    /// Not in the TCK, but the plugin and <see cref="GroupCommitSqlJournal"/> both promise it: a recovery that starts
+    /// Not in the TCK, but the plugin and <see cref="Liminal.Persistence.Sqlite.SqliteJournal"/> both promise it: a recovery that starts
     /// while the actor's last write is under way (a restart after a write timed out) must see that write's sequence
     /// numbers, or the actor would reuse them. Another actor's large write goes first, so ours is still queued or
     /// being written when the replay asks for the highest sequence number.
@@ -248,7 +248,7 @@ public abstract class JournalConformanceSpec(Config journalConfig) : LiminalTest
     }
 
     /// <summary>
-    /// Not in the TCK: writes of many actors in flight at once share transactions (GroupCommitSqlJournal, and the
+    /// Not in the TCK: writes of many actors in flight at once share transactions (SqliteJournal, and the
     /// plugin's own write queue), and each must still get exactly its own results, rejections included.
     /// </summary>
     [SkippableFact]
@@ -450,24 +450,11 @@ public abstract class JournalConformanceSpec(Config journalConfig) : LiminalTest
     }
 }
 
-/// <summary>Names the running journal: its class, and for <see cref="GroupCommitSqlJournal"/> which path writes rows.</summary>
+/// <summary>Names the running journal by its class.</summary>
 internal static class JournalUnderTest
 {
-    public const string DirectSqliteWriter = "GroupCommitSqlJournal writing through SqliteJournalWriter";
-    public const string GroupCommitQueue = "GroupCommitSqlJournal writing through the plugin";
+    public const string DirectSqliteWriter = "SqliteJournal";
     public const string PlainPlugin = "SqlWriteJournal";
 
-    public static string Describe(IActorRef journal)
-    {
-        var cell = ((ActorRefWithCell)journal).Underlying;
-        if (cell.Props.Type != typeof(GroupCommitSqlJournal))
-            return cell.Props.Type.Name;
-        // Which path writes is private to the journal; reflection keeps that out of its public surface. If these
-        // names change, update them here rather than dropping the check: it is what keeps each configuration honest.
-        var actor = typeof(ActorCell).GetProperty("Actor", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(cell)
-            ?? throw new InvalidOperationException("ActorCell.Actor not found or not created yet");
-        var writer = typeof(GroupCommitSqlJournal).GetField("_sqlite", BindingFlags.Instance | BindingFlags.NonPublic)
-            ?? throw new InvalidOperationException("GroupCommitSqlJournal._sqlite not found");
-        return writer.GetValue(actor) is null ? GroupCommitQueue : DirectSqliteWriter;
-    }
+    public static string Describe(IActorRef journal) => ((ActorRefWithCell)journal).Underlying.Props.Type.Name;
 }

@@ -8,7 +8,7 @@ using Akka.Persistence.Sql.Journal.Types;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
-namespace Liminal.Actors.Persistence;
+namespace Liminal.Persistence.Sqlite;
 
 /// <summary>
 /// Writes journal rows to SQLite directly: one transaction per group commit, a prepared insert per row, on a
@@ -32,11 +32,8 @@ internal sealed class SqliteJournalWriter : IDisposable
     private sqlite3_stmt? _insertTag;
     private SqliteConnection? _connection;
 
-    private readonly Action<TimeSpan> _transactionWritten;
-
-    public SqliteJournalWriter(ActorSystem system, JournalConfig config, SqliteJournalTables tables, Action<TimeSpan> transactionWritten)
+    public SqliteJournalWriter(ActorSystem system, JournalConfig config, SqliteJournalTables tables)
     {
-        _transactionWritten = transactionWritten;
         // The plugin's own serializer makes the rows, so they are exactly what its reads expect.
         _serializer = new ByteArrayJournalSerializer(config, system.Serialization, config.PluginConfig.TagSeparator, Guid.NewGuid().ToString("N"));
         _connectionString = config.ConnectionString;
@@ -82,11 +79,9 @@ internal sealed class SqliteJournalWriter : IDisposable
             batch.Add(first);
             while (_queue.TryTake(out var next))
                 batch.Add(next);
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 Write(batch.SelectMany(pending => pending.Writes));
-                _transactionWritten(System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 foreach (var pending in batch)
                     pending.Completion.TrySetResult([.. pending.Writes.Select(write => write.Rejection!)]);
             }

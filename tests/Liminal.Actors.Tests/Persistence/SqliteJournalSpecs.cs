@@ -1,10 +1,12 @@
 using Liminal.Actors.Conversations;
+using Liminal.Actors.Persistence;
+using Liminal.Persistence.Sqlite;
 using Liminal.Actors.Tests.TestSupport;
 
 namespace Liminal.Actors.Tests.Persistence;
 
 /// <summary>Writes of many actors share database transactions, and each actor still recovers exactly its own log.</summary>
-public sealed class GroupCommitSqlJournalSpecs : LiminalTestKit
+public sealed class SqliteJournalSpecs : LiminalTestKit
 {
     [Fact]
     public void Concurrent_writers_in_shared_transactions_each_recover_their_own_events_in_order()
@@ -42,5 +44,18 @@ public sealed class GroupCommitSqlJournalSpecs : LiminalTestKit
         {
             Shutdown(restarted);
         }
+    }
+
+    [Fact]
+    public void The_journal_runs_only_on_the_Akka_Persistence_Sql_version_its_writer_was_written_against()
+    {
+        // The version the build resolved is the one the writer supports...
+        SqliteJournal.CheckPluginVersion(typeof(Akka.Persistence.Sql.Journal.SqlWriteJournal).Assembly.GetName().Version);
+
+        // ...and any other is refused with what to do instead, before a row is written.
+        var refused = Assert.Throws<NotSupportedException>(() => SqliteJournal.CheckPluginVersion(new Version(1, 5, 74, 0)));
+        Assert.Contains("1.5.74", refused.Message);
+        Assert.Contains(SqliteJournal.SupportedPluginVersion.ToString(), refused.Message);
+        Assert.Contains(SqlJournalConfig.PluginJournalClass, refused.Message);
     }
 }
