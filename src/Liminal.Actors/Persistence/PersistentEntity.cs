@@ -125,6 +125,11 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
                 _stopWhenIdle = true;
                 StopIfIdle();
                 break;
+            case ContinueAfterRejection:
+                FlushPackIfIdle();
+                DecideWaiting();
+                StopIfIdle();
+                break;
             default:
                 if (!OnOtherMessage(message))
                     Submit(message, Sender);
@@ -332,9 +337,9 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
             Unmark(owed.Conflict);
             owed.ReplyTo.Tell(owed.Command is null ? owed.Reply(LastSequenceNr) : FailureFor(owed.Command, $"journal rejected the write ({cause.Message}); nothing was stored"));
         }
-        FlushPackIfIdle();
-        DecideWaiting();
-        StopIfIdle();
+        // Akka sends what is persisted from here only after the next command or successful write: decide the
+        // commands that waited for this write from a message of our own, not here.
+        Self.Tell(ContinueAfterRejection.Instance);
     }
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
@@ -395,6 +400,11 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
     private sealed class StopPassivated : INoSerializationVerificationNeeded
     {
         public static readonly StopPassivated Instance = new();
+    }
+
+    private sealed class ContinueAfterRejection : INoSerializationVerificationNeeded
+    {
+        public static readonly ContinueAfterRejection Instance = new();
     }
 }
 
