@@ -30,6 +30,9 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
     private readonly Metrics.LiminalMetrics _metrics = Metrics.LiminalMetrics.For(Context.System);
     private PublishAck? _ack;
     private int _receiptAttempts;
+    private bool _answered;
+    // How often an unknown append is looked up in the log before the key is left in flight until its TTL (~4 min).
+    private const int ResolveAttempts = 30;
 
     private readonly string _incarnation;
     // This publish's own claim: a release after a failure can never release another publish's claim of the key.
@@ -149,9 +152,8 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
         Receive<PartitionAppendFailed>(failed => ResolveUnknownAppend(failed.Detail));
         // Refused before anything was written (the partition is restarting and its buffer is full).
         Receive<PublishRejected>(rejected => ReleaseOwnClaim(new PublishRejected(Channel, rejected.Reason, rejected.Detail)));
-        Receive<ReceiveTimeout>(_ =>
-            // Whether the message was stored is unknown: the claim stays until its TTL rather than risk a second delivery.
-            Finish(new PublishRejected(Channel, PublishFailure.PersistFailed, "timed out waiting for the channel's journal")));
+        // Whether the message was stored is unknown: find out from the log, as after a failed write.
+        Receive<ReceiveTimeout>(_ => ResolveUnknownAppend("timed out waiting for the channel's journal"));
     }
 
     /// <summary>
@@ -167,6 +169,22 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
             Finish(failure);
             return;
         }
+        var attempt = 0;
+        void Ask() => _router.Tell(new ToPartition(_partition, new FindStoredKey(key)));
+        void AskAgainLater(string why)
+        {
+            // The publisher hears now; the key must not stay in flight, so keep asking until the log can be read.
+            Answer(failure with { Detail = $"{detail}; {why}: the key answers InFlight until the log tells whether it was stored" });
+            if (++attempt > ResolveAttempts)
+            {
+                _log.Error("Whether the message of key {0} on {1} was stored is still unknown after {2} attempts; the key stays in flight until its TTL",
+                    key, Channel, attempt);
+                Context.Stop(Self);
+                return;
+            }
+            Timers.StartSingleTimer("resolve", RetryResolve.Instance, ResolveDelay(attempt));
+        }
+        SetReceiveTimeout(null);
         Become(() =>
         {
             Receive<StoredKey>(stored =>
@@ -176,13 +194,21 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
                 else
                     ReleaseOwnClaim(failure);
             });
-            Receive<StoredKeyUnknown>(_ => Finish(failure with { Detail = $"{detail}; the log could not be read, so the key stays in flight until its TTL" }));
-            Receive<ReceiveTimeout>(_ => Finish(failure));
+            Receive<StoredKeyUnknown>(_ => AskAgainLater("the log could not be read"));
+            Receive<PublishRejected>(_ => AskAgainLater("the partition is restarting"));
+            Receive<RetryResolve>(_ => Ask());
         });
-        _router.Tell(new ToPartition(_partition, new FindStoredKey(key)));
+        Ask();
     }
 
-    /// <summary>Releases this publish's claim (if it was stored), then answers <paramref name="failure"/>.</summary>
+    private static TimeSpan ResolveDelay(int attempt) =>
+        TimeSpan.FromMilliseconds(Math.Min(100 * Math.Pow(2, Math.Min(attempt, 10)), 10_000));
+
+    /// <summary>
+    /// Releases this publish's claim (if it was stored) and answers <paramref name="failure"/>. A release whose own
+    /// write fails is tried again (releasing only this publish's claim, it is safe to repeat) so that the key does
+    /// not stay in flight.
+    /// </summary>
     private void ReleaseOwnClaim(PublishRejected failure)
     {
         if (_publish.IdempotencyKey is not { } key)
@@ -190,13 +216,27 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
             Finish(failure);
             return;
         }
+        var attempt = 0;
+        void Release() => _dedup.Tell(new ReleaseClaim(key) { Owner = _owner });
+        SetReceiveTimeout(null);
         Become(() =>
         {
             Receive<ClaimReleased>(_ => Finish(failure));
-            Receive<DedupRejected>(_ => Finish(failure));
-            Receive<ReceiveTimeout>(_ => Finish(failure));
+            Receive<DedupRejected>(rejected =>
+            {
+                Answer(failure);
+                if (++attempt > ResolveAttempts)
+                {
+                    _log.Error("The claim of key {0} on {1} could not be released after {2} attempts ({3}); it stays in flight until its TTL",
+                        key, Channel, attempt, rejected.Reason);
+                    Context.Stop(Self);
+                    return;
+                }
+                Timers.StartSingleTimer("release", RetryResolve.Instance, ResolveDelay(attempt));
+            });
+            Receive<RetryResolve>(_ => Release());
         });
-        _dedup.Tell(new ReleaseClaim(key) { Owner = _owner });
+        Release();
     }
 
     private void Delivered(long? sequenceNr, int deliveredCount)
@@ -224,8 +264,7 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
         Receive<DedupRejected>(rejected =>
         {
             // The message is out: the publisher hears so now; the key must not stay in flight, so keep trying.
-            Count(_ack!);
-            _publisher.Tell(_ack!);
+            Answer(_ack!);
             SetReceiveTimeout(null);
             Become(RetryingReceipt);
             RetryReceiptLater(rejected);
@@ -254,9 +293,18 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
 
     private void Finish(object reply)
     {
+        Answer(reply);
+        Context.Stop(Self);
+    }
+
+    /// <summary>The publisher gets exactly one answer, the first (a saga may go on resolving its key after it).</summary>
+    private void Answer(object reply)
+    {
+        if (_answered)
+            return;
+        _answered = true;
         Count(reply);
         _publisher.Tell(reply);
-        Context.Stop(Self);
     }
 
     private void Count(object reply)
@@ -273,6 +321,11 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
                 _metrics.PublishRejected();
                 break;
         }
+    }
+
+    private sealed class RetryResolve : INoSerializationVerificationNeeded
+    {
+        public static readonly RetryResolve Instance = new();
     }
 
     private sealed class RetryReceipt : INoSerializationVerificationNeeded

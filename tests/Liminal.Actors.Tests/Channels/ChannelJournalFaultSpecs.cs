@@ -41,18 +41,33 @@ public sealed class ChannelJournalFaultSpecs : FaultInjectionTestKit
     }
 
     [Fact]
-    public async Task A_fault_in_the_release_too_still_returns_the_original_error()
+    public async Task A_fault_in_the_release_too_still_returns_the_original_error_and_the_release_is_retried_until_the_key_is_free()
     {
         var bus = StartBus();
+        var subscriber = CreateTestProbe();
+        Ask<Subscribed>(bus.Channels, new Subscribe("orders", subscriber.Ref));
 
         await Journal.OnWrite.FailIf(write => write.PersistenceId.StartsWith("channel-") || write.Payload is KeyReleased);
         var rejected = Ask<PublishRejected>(bus.Channels, Keyed("k1"));
 
         Assert.Equal(PublishFailure.PersistFailed, rejected.Reason);
         Assert.Contains("journal write failed", rejected.Detail);
-        // The release failed, so the key stays in flight until its TTL: a retry is told so, never delivered twice.
+        subscriber.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        // Once the journal is back the release goes through: until then a retry is told the key is in flight and
+        // nothing is written; then the retry stores k1 and delivers it, once.
         await Journal.OnWrite.Pass();
-        AwaitAssert(() => Assert.True(Ask<PublishAck>(bus.Channels, Keyed("k1")).InFlight), TimeSpan.FromSeconds(10));
+        PublishAck retry = null!;
+        AwaitAssert(() =>
+        {
+            retry = Ask<PublishAck>(bus.Channels, Keyed("k1"));
+            Assert.False(retry.InFlight, "the key stayed in flight");
+        }, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(100));
+        Assert.False(retry.Duplicate);
+        Assert.True(retry.Delivered);
+        subscriber.ExpectMsg<Delivery>();
+        Assert.True(Ask<PublishAck>(bus.Channels, Keyed("k1")).Duplicate);
+        subscriber.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 
     [Fact]
