@@ -108,8 +108,10 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
         switch (message)
         {
             case SaveSnapshotSuccess saved:
-                // Older snapshots only; the journal is the log and its events stay (SPEC §3).
-                DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+                // Older snapshots only; the journal is the log and its events stay (SPEC §3). There are none below
+                // sequence number 1, and some stores read a bound of 0 as "no bound" (deleting the one just saved).
+                if (saved.Metadata.SequenceNr > 1)
+                    DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
                 break;
             case SaveSnapshotFailure failed:
                 Log.Warning(failed.Cause, "Snapshot of {0} failed; recovery replays more events until the next one", PersistenceId);
