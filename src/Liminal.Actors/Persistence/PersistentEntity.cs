@@ -281,23 +281,30 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
     /// <summary>The handler Akka owed for the oldest invocation ran: answer who it owes, snapshot, decide who waited.</summary>
     private void OnInvocationDone()
     {
-        var done = _invocations.Dequeue();
+        var done = Settle(owed => owed.Reply(LastSequenceNr));
         if (done.EndsWrite)
         {
-            _writesInFlight--;
             Metrics.JournalWritten(Stopwatch.GetElapsedTime(done.Started));
+            MaybeSnapshot(done.EndsWriteOf);
         }
+        FlushPackIfIdle();
+        DecideWaiting();
+        StopIfIdle();
+    }
+
+    /// <summary>The oldest invocation is over (written or rejected): send each reply it owes <paramref name="answer"/>.</summary>
+    private Invocation Settle(Func<OwedReply, object> answer)
+    {
+        var done = _invocations.Dequeue();
+        if (done.EndsWrite)
+            _writesInFlight--;
         foreach (var owed in done.Replies)
         {
             CommandsInFlight--;
             Unmark(owed.Conflict);
-            owed.ReplyTo.Tell(owed.Reply(LastSequenceNr));
+            owed.ReplyTo.Tell(answer(owed));
         }
-        if (done.EndsWrite)
-            MaybeSnapshot(done.EndsWriteOf);
-        FlushPackIfIdle();
-        DecideWaiting();
-        StopIfIdle();
+        return done;
     }
 
     private void DecideWaiting()
@@ -330,15 +337,9 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
     {
         // Nothing was stored and nothing applied: fail the commands of this write alone and carry on.
         Log.Error(cause, "Journal rejected {0} for {1}; the commands of that write are refused", @event.GetType().Name, PersistenceId);
-        var rejected = _invocations.Dequeue();
-        if (rejected.EndsWrite)
-            _writesInFlight--;
-        foreach (var owed in rejected.Replies)
-        {
-            CommandsInFlight--;
-            Unmark(owed.Conflict);
-            owed.ReplyTo.Tell(owed.Command is null ? owed.Reply(LastSequenceNr) : FailureFor(owed.Command, $"journal rejected the write ({cause.Message}); nothing was stored"));
-        }
+        Settle(owed => owed.Command is null
+            ? owed.Reply(LastSequenceNr)
+            : FailureFor(owed.Command, $"journal rejected the write ({cause.Message}); nothing was stored"));
         // Akka sends what is persisted from here only after the next command or successful write: decide the
         // commands that waited for this write from a message of our own, not here.
         Self.Tell(ContinueAfterRejection.Instance);
