@@ -46,8 +46,13 @@ public abstract class ChannelJournalTimeoutSpecs(Config journalConfig) : Liminal
         Ask<Subscribed>(bus.Channels, new Subscribe(Channel, subscriber.Ref));
         Assert.True(Ask<PublishAck>(bus.Channels, Keyed("warm-up")).Delivered);
         subscriber.ExpectMsg<Delivery>();
+        // A consumer of the log, running through the fault: it must hand over every stored message exactly once.
+        var target = CreateTestProbe();
+        var consumer = Sys.ActorOf(ChannelConsumer.Props(bus.Channels, bus.Offsets, $"{Prefix}billing", Channel, 0, target.Ref,
+            new CommitPolicy.EveryMessage()));
+        Assert.Equal("warm-up", Consume(consumer, target));
 
-        var withheld = Withholding.Arm(Sys.Name, timesOut + (timesOut == "dedup-" ? Namespace : Channel));
+        var withheld = Withholding.Arm(Sys, timesOut + (timesOut == "dedup-" ? Namespace : Channel));
         bus.Channels.Tell(Keyed("order-1"), TestActor);
         await withheld.Stored.Task.WaitAsync(TimeSpan.FromSeconds(30));
         // The breaker reports the write as failed; only then does the database answer.
@@ -86,6 +91,16 @@ public abstract class ChannelJournalTimeoutSpecs(Config journalConfig) : Liminal
         Assert.Equal("order-2", KeyOf(subscriber.ExpectMsg<Delivery>()));
         Assert.True(Ask<PublishAck>(bus.Channels, Keyed("order-1")).Duplicate);
         subscriber.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(["order-1", "order-2"], new[] { Consume(consumer, target), Consume(consumer, target) });
+        target.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    /// <summary>The key of the consumer's next delivery, which the target then reports processed.</summary>
+    private static string Consume(IActorRef consumer, Akka.TestKit.TestProbe target)
+    {
+        var delivery = target.ExpectMsg<Delivery>(TimeSpan.FromSeconds(30));
+        consumer.Tell(new Processed(delivery.SequenceNr!.Value), target.Ref);
+        return KeyOf(delivery);
     }
 
     private static string KeyOf(Delivery delivery) =>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
 using Akka.Persistence.Sql.Journal;
@@ -14,7 +15,8 @@ namespace Liminal.Actors.Tests.TestSupport;
 /// </summary>
 public sealed class Withholding
 {
-    private static readonly ConcurrentDictionary<string, Withholding> BySystem = new();
+    // Keyed by the system itself: TestKit systems of classes running in parallel share a name.
+    private static readonly ConcurrentDictionary<ActorSystem, Withholding> BySystem = new();
 
     private Withholding(string prefix) => Prefix = prefix;
 
@@ -29,7 +31,7 @@ public sealed class Withholding
     private int _taken;
 
     /// <summary>Withholds the answer to the next write of <paramref name="prefix"/> in the actor system <paramref name="system"/>.</summary>
-    public static Withholding Arm(string system, string prefix) => BySystem[system] = new Withholding(prefix);
+    public static Withholding Arm(ActorSystem system, string prefix) => BySystem[system] = new Withholding(prefix);
 
     /// <summary>HOCON for a journal of class <typeparamref name="TJournal"/> whose breaker gives up after <paramref name="callTimeout"/>.</summary>
     public static Config JournalConfig<TJournal>(TimeSpan callTimeout) => ConfigurationFactory.ParseString($$"""
@@ -39,7 +41,7 @@ public sealed class Withholding
         }
         """);
 
-    internal static Task<IImmutableList<Exception>> Answer(string system, IReadOnlyList<AtomicWrite> writes, Task<IImmutableList<Exception>> written)
+    internal static Task<IImmutableList<Exception>> Answer(ActorSystem system, IReadOnlyList<AtomicWrite> writes, Task<IImmutableList<Exception>> written)
     {
         if (!BySystem.TryGetValue(system, out var armed) ||
             !writes.Any(w => w.PersistenceId.StartsWith(armed.Prefix, StringComparison.Ordinal)) ||
@@ -60,7 +62,7 @@ public sealed class Withholding
 /// <summary>Liminal's SQLite journal (<see cref="SqliteJournal"/>) with <see cref="Withholding"/>.</summary>
 public sealed class WithholdingSqliteJournal(Config journalConfig) : SqliteJournal(journalConfig)
 {
-    private readonly string _system = Context.System.Name;
+    private readonly ActorSystem _system = Context.System;
 
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
     {
@@ -72,7 +74,7 @@ public sealed class WithholdingSqliteJournal(Config journalConfig) : SqliteJourn
 /// <summary>Akka.Persistence.Sql's journal as shipped (what PostgreSQL runs on) with <see cref="Withholding"/>.</summary>
 public sealed class WithholdingPluginJournal(Config journalConfig) : SqlWriteJournal(journalConfig)
 {
-    private readonly string _system = Context.System.Name;
+    private readonly ActorSystem _system = Context.System;
 
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
     {
