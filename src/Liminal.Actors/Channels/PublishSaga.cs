@@ -92,7 +92,8 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
                     rejected.Reason == DedupRejection.InvalidKey ? PublishFailure.InvalidKey : PublishFailure.Overloaded,
                     $"idempotency key not claimed: {rejected.Reason} {rejected.Detail}".Trim()));
         });
-        Receive<ReceiveTimeout>(_ => Finish(new PublishRejected(Channel, PublishFailure.Overloaded, "timed out claiming the idempotency key")));
+        // The claim may still land: give up this publish's own claim, so the key does not stay in flight for its TTL.
+        Receive<ReceiveTimeout>(_ => ReleaseOwnClaim(new PublishRejected(Channel, PublishFailure.Overloaded, "timed out claiming the idempotency key")));
     }
 
     /// <summary>
