@@ -31,6 +31,8 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
     private PublishAck? _ack;
     private int _receiptAttempts;
     private bool _answered;
+    // Attempts of the current resolving phase (reading the log, or releasing the claim).
+    private int _attempt;
     // How often an unknown append is looked up in the log before the key is left in flight until its TTL (~4 min).
     private const int ResolveAttempts = 30;
 
@@ -170,21 +172,12 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
             Finish(failure);
             return;
         }
-        var attempt = 0;
         void Ask() => _router.Tell(new ToPartition(_partition, new FindStoredKey(key)));
-        void AskAgainLater(string why)
-        {
-            // The publisher hears now; the key must not stay in flight, so keep asking until the log can be read.
-            Answer(failure with { Detail = $"{detail}; {why}: the key answers InFlight until the log tells whether it was stored" });
-            if (++attempt > ResolveAttempts)
-            {
-                _log.Error("Whether the message of key {0} on {1} was stored is still unknown after {2} attempts; the key stays in flight until its TTL",
-                    key, Channel, attempt);
-                Context.Stop(Self);
-                return;
-            }
-            Timers.StartSingleTimer("resolve", RetryResolve.Instance, ResolveDelay(attempt));
-        }
+        // The publisher hears now; the key must not stay in flight, so keep asking until the log can be read.
+        void AskAgainLater(string why) => AnswerAndRetryLater(
+            failure with { Detail = $"{detail}; {why}: the key answers InFlight until the log tells whether it was stored" },
+            "whether its message was stored is still unknown");
+        _attempt = 0;
         SetReceiveTimeout(null);
         Become(() =>
         {
@@ -202,6 +195,22 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
         Ask();
     }
 
+    /// <summary>
+    /// Answers the publisher (if not yet answered) and sends <see cref="RetryResolve"/> after a backoff; after
+    /// <see cref="ResolveAttempts"/> it gives up, logging <paramref name="what"/>, and the key stays in flight until its TTL.
+    /// </summary>
+    private void AnswerAndRetryLater(PublishRejected answer, string what)
+    {
+        Answer(answer);
+        if (++_attempt > ResolveAttempts)
+        {
+            _log.Error("Key {0} on {1}: {2} after {3} attempts; it stays in flight until its TTL", _publish.IdempotencyKey, Channel, what, _attempt);
+            Context.Stop(Self);
+            return;
+        }
+        Timers.StartSingleTimer("resolve", RetryResolve.Instance, ResolveDelay(_attempt));
+    }
+
     private static TimeSpan ResolveDelay(int attempt) =>
         TimeSpan.FromMilliseconds(Math.Min(100 * Math.Pow(2, Math.Min(attempt, 10)), 10_000));
 
@@ -217,24 +226,13 @@ internal sealed class PublishSaga : ReceiveActor, IWithTimers
             Finish(failure);
             return;
         }
-        var attempt = 0;
         void Release() => _dedup.Tell(new ReleaseClaim(key) { Owner = _owner });
+        _attempt = 0;
         SetReceiveTimeout(null);
         Become(() =>
         {
             Receive<ClaimReleased>(_ => Finish(failure));
-            Receive<DedupRejected>(rejected =>
-            {
-                Answer(failure);
-                if (++attempt > ResolveAttempts)
-                {
-                    _log.Error("The claim of key {0} on {1} could not be released after {2} attempts ({3}); it stays in flight until its TTL",
-                        key, Channel, attempt, rejected.Reason);
-                    Context.Stop(Self);
-                    return;
-                }
-                Timers.StartSingleTimer("release", RetryResolve.Instance, ResolveDelay(attempt));
-            });
+            Receive<DedupRejected>(rejected => AnswerAndRetryLater(failure, $"its claim could not be released ({rejected.Reason})"));
             Receive<RetryResolve>(_ => Release());
         });
         Release();

@@ -190,9 +190,6 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
         DeferAsync(reply, _ => OnInvocationDone());
     }
 
-    /// <summary>Called once a newly written event is durable (not during recovery), in sequence order.</summary>
-    protected virtual void OnEventWritten(TEvent @event) { }
-
     private void Submit(object command, IActorRef sender)
     {
         if (_waiting.Count > 0 || IsBlocked(ConflictOf(command)))
@@ -264,17 +261,13 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
     private void OnEventDurable(TEvent @event)
     {
         Apply(@event);
-        OnEventWritten(@event);
         OnInvocationDone();
     }
 
     private void OnBatchDurable(EventBatch batch)
     {
         foreach (var @event in batch.Events)
-        {
             Apply((TEvent)@event);
-            OnEventWritten((TEvent)@event);
-        }
         OnInvocationDone();
     }
 
