@@ -18,9 +18,11 @@ internal static class BenchCommand
                           with and without a snapshot
                           --conversations 1000  --steps 60000  --replay-events 100000  --postgres CONNECTION-STRING
                   publish keyed publishes/s and publish->delivery latency, durable channel, 3 subscribers
-                          --publishers 1000  --publishes 50000  --duplicates 0.1
+                          --publishers 1000  --publishes 100000  --duplicates 0.1  --db PATH
+                          --postgres CONNECTION-STRING (a fresh database per run)
                   journal the SQLite journal alone: open-loop PersistAsync, and closed-loop clients over 1, 8, 64 actors
                           --clients 1000  --events 100000  --db PATH
+                every workload: --hocon HOCON  extra HOCON for the actor system (publish reads liminal.* from it too)
                 """);
             return args.Length == 0 ? 1 : 0;
         }
