@@ -18,9 +18,18 @@ internal static class BenchCommand
                           with and without a snapshot
                           --conversations 1000  --steps 60000  --replay-events 100000  --postgres CONNECTION-STRING
                   publish keyed publishes/s and publish->delivery latency, durable channel, 3 subscribers
-                          --publishers 1000  --publishes 50000  --duplicates 0.1
+                          --publishers 1000  --publishes 100000  --duplicates 0.1  --db PATH
+                          --postgres CONNECTION-STRING (a fresh database per run)
+                  restart how soon a new process answers its first publish when one partition holds many messages:
+                          fills a durable channel with keyed publishes, then per restart starts this bench again as a
+                          child process that publishes a new key and re-publishes the fill's first key, and prints
+                          when each was answered, counted from the child's process start
+                          --messages 1000000  --publishers 200  --restarts 3  --db PATH  --postgres CONNECTION-STRING
+                          --reuse  skip the fill when the database holds it already (same --db or --postgres, same
+                                   --messages, within the dedup TTL of 24h)
                   journal the SQLite journal alone: open-loop PersistAsync, and closed-loop clients over 1, 8, 64 actors
                           --clients 1000  --events 100000  --db PATH
+                every workload: --hocon HOCON  extra HOCON for the actor system (publish and restart read liminal.* from it too)
                 """);
             return args.Length == 0 ? 1 : 0;
         }
@@ -49,6 +58,11 @@ internal static class BenchCommand
             case "publish":
                 await PublishBench.RunAsync(options);
                 return 0;
+            case "restart":
+                await RestartBench.RunAsync(options);
+                return 0;
+            case RestartBench.ProbeWorkload:
+                return await RestartBench.ProbeAsync(options);
             case "journal":
                 await JournalBench.RunAsync(options);
                 return 0;
@@ -64,8 +78,12 @@ internal sealed class BenchOptions(Dictionary<string, string> values)
     public static BenchOptions Parse(string[] args)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i + 1 < args.Length; i += 2)
-            values[args[i].TrimStart('-')] = args[i + 1];
+        for (var i = 0; i < args.Length; i++)
+        {
+            // An option followed by another option (or by nothing) is a flag: --reuse.
+            var hasValue = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal);
+            values[args[i].TrimStart('-')] = hasValue ? args[++i] : "true";
+        }
         return new BenchOptions(values);
     }
 
@@ -74,6 +92,10 @@ internal sealed class BenchOptions(Dictionary<string, string> values)
 
     /// <summary>An Npgsql connection string (<c>--postgres "Host=...;Database=..."</c>): run on PostgreSQL instead of SQLite.</summary>
     public string? PostgreSql => values.GetValueOrDefault("postgres");
+
+    public bool Flag(string name) => values.TryGetValue(name, out var v) && !string.Equals(v, "false", StringComparison.OrdinalIgnoreCase);
+
+    public string? Value(string name) => values.GetValueOrDefault(name);
 
     public int Int(string name, int fallback) => values.TryGetValue(name, out var v) ? int.Parse(v) : fallback;
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Liminal.Actors;
+using Liminal.Actors.Channels;
 using Liminal.Actors.Persistence;
 
 namespace Liminal.Bench;
@@ -20,4 +21,17 @@ internal static class BenchSystem
             .WithFallback(LiminalSettings.DefaultConfig);
         return ActorSystem.Create("bench", config);
     }
+
+    /// <summary>The durable channel of <c>publish</c> and <c>restart</c>: one partition.</summary>
+    public const string Orders = "orders";
+
+    /// <summary>
+    /// Starts the bus with the <c>orders</c> channel and the <c>liminal</c> settings of the system's configuration,
+    /// so <c>--hocon "liminal.dedup.shards = 16"</c> applies as well as <c>akka.*</c> settings.
+    /// </summary>
+    public static LiminalBus StartWithOrders(ActorSystem system) =>
+        LiminalBus.Start(system, LiminalSettings.FromConfig(system.Settings.Config) with
+        {
+            Channels = [new ChannelDefinition(Orders, Durable: true)],
+        });
 }

@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using Akka.Actor;
 using HdrHistogram;
-using Liminal.Actors;
 using Liminal.Actors.Channels;
 
 namespace Liminal.Bench;
@@ -18,20 +17,20 @@ internal static class PublishBench
     public static async Task RunAsync(BenchOptions options)
     {
         var publishers = options.Int("publishers", 1000);
-        var total = options.Int("publishes", 50_000);
+        var total = options.Int("publishes", 100_000);
         var duplicateShare = options.Double("duplicates", 0.1);
-        var system = BenchSystem.Create(options.DatabasePath("publish"));
+        var system = BenchSystem.Create(options.DatabasePath("publish"), options.Hocon, options.PostgreSql);
         try
         {
             var raw = await RawJournalBench.EventsPerSecondAsync(system, total);
             Console.WriteLine($"raw journal, 1 actor PersistAsync:     {raw,10:N0} events/s");
-            var bus = LiminalBus.Start(system, new LiminalSettings { Channels = [new ChannelDefinition("orders", Durable: true)] });
+            var bus = BenchSystem.StartWithOrders(system);
 
             var latency = new LongConcurrentHistogram(1, TimeStamp.Seconds(60), 3);
             var subscribers = Enumerable.Range(0, 3).Select(_ => system.ActorOf(Props.Create(() => new LatencySubscriber(latency)))).ToList();
             foreach (var subscriber in subscribers)
-                await bus.Channels.Ask<Subscribed>(new Subscribe("orders", subscriber), TimeSpan.FromSeconds(10));
-            await bus.Channels.Ask<PublishAck>(new Publish("orders", Payload("warm-up")), TimeSpan.FromSeconds(30));
+                await bus.Channels.Ask<Subscribed>(new Subscribe(BenchSystem.Orders, subscriber), TimeSpan.FromSeconds(10));
+            await bus.Channels.Ask<PublishAck>(new Publish(BenchSystem.Orders, Payload("warm-up")), TimeSpan.FromSeconds(30));
 
             var keys = new string?[total];
             var keyCount = 0;
@@ -46,7 +45,7 @@ internal static class PublishBench
                 {
                     var known = Volatile.Read(ref keyCount);
                     var key = known > 0 && random.NextDouble() < duplicateShare ? Volatile.Read(ref keys[random.Next(known)]) ?? $"k-{n}" : $"k-{n}";
-                    var reply = await bus.Channels.Ask<object>(new Publish("orders", Payload(key), key), TimeSpan.FromSeconds(30));
+                    var reply = await bus.Channels.Ask<object>(new Publish(BenchSystem.Orders, Payload(key), key), TimeSpan.FromSeconds(30));
                     var outcome = reply switch
                     {
                         PublishAck { Duplicate: true } => "duplicate",
