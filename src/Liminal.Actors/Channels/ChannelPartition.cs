@@ -44,6 +44,10 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
     private readonly Metrics.LiminalMetrics _metrics = Metrics.LiminalMetrics.For(Context.System);
     private readonly long _recoveredAtMillis;
     // Keys in the window stored by a version before it (no time in their message; see LegacyKeysRecovered).
+    private readonly long _startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+    private long _replayed;
+    private long _evictedSinceLog;
+    private long _lastEvictionLogMillis = long.MinValue / 2;
     private readonly HashSet<string> _legacyKeys = new(StringComparer.Ordinal);
 
     public ChannelPartition(string channel, int partition, PartitionSettings settings)
@@ -84,6 +88,8 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
 
     protected override void OnRecovered()
     {
+        Log.Info("Channel {0} partition {1} recovered in {2} ms: {3} keys in its window, {4} messages replayed after the snapshot, next sequence number {5}",
+            _channel, _partition, (long)System.Diagnostics.Stopwatch.GetElapsedTime(_startedAt).TotalMilliseconds, _window.Count, _replayed, LastSequenceNr + 1);
         var now = Now;
         _legacyKeys.RemoveWhere(key => _window.Find(key, now) is null);
         if (_partition == 0)
@@ -104,6 +110,8 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
 
     protected override void Apply(MessageAppended @event)
     {
+        if (IsRecovering)
+            _replayed++;
         if (@event.IdempotencyKey is not { } key)
             return;
         // Messages stored before the window existed carry no time: they count from this start (kept longer, not shorter).
@@ -115,8 +123,15 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         if (evicted > 0 && !IsRecovering)
         {
             _metrics.DedupWindowEvicted(evicted);
-            Log.Warning("Channel {0} partition {1}: {2} keys evicted from a full dedup window ({3} keys); re-publishing them stores them again",
-                _channel, _partition, evicted, _settings.MaxKeysPerPartition);
+            _evictedSinceLog += evicted;
+            // A full window evicts on every new key: say so once a minute, not per key.
+            if (@event.StoredAtMillis is { } at && at - _lastEvictionLogMillis >= 60_000)
+            {
+                Log.Warning("Channel {0} partition {1}: {2} keys evicted from a full dedup window ({3} keys) since the last report; " +
+                            "re-publishing one of them stores it again", _channel, _partition, _evictedSinceLog, _settings.MaxKeysPerPartition);
+                _evictedSinceLog = 0;
+                _lastEvictionLogMillis = at;
+            }
         }
     }
 
