@@ -95,6 +95,53 @@ public abstract class ChannelJournalTimeoutSpecs(Config journalConfig) : Liminal
         target.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 
+    /// <summary>
+    /// SPEC §2.4 step 5: the partition's write of a keyed message times out (the breaker gives up) but the database
+    /// commits it. The outcome is unknown, so the publisher is told PersistFailed; its retry finds the stored message.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_keyed_publish_whose_write_times_out_is_rejected_as_PersistFailed_and_its_retry_finds_the_message_stored_once()
+    {
+        RequireDatabase();
+        var bus = LiminalBus.Start(Sys, Settings);
+        var subscriber = CreateTestProbe();
+        Ask<Subscribed>(bus.Channels, new Subscribe(Channel, subscriber.Ref));
+        Assert.Equal(1, Ask<PublishAck>(bus.Channels, Keyed("warm-up")).SequenceNr);
+        Assert.Equal("warm-up", KeyOf(subscriber.ExpectMsg<Delivery>()));
+        // A consumer of the log, running through the fault: it must hand over every stored message exactly once.
+        var target = CreateTestProbe();
+        var consumer = Sys.ActorOf(ChannelConsumer.Props(bus.Channels, bus.Offsets, $"{Prefix}billing", Channel, 0, target.Ref,
+            new CommitPolicy.EveryMessage()));
+        Assert.Equal("warm-up", Consume(consumer, target));
+
+        var withheld = Withholding.Arm(Sys, $"channel-{Channel}-");
+        bus.Channels.Tell(Keyed("order-1"), TestActor);
+        await withheld.Stored.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // The breaker reports the write as failed; only then does the database answer.
+        var rejected = ExpectMsg<PublishRejected>(TimeSpan.FromSeconds(30));
+        withheld.Release.TrySetResult();
+        Assert.Equal(PublishFailure.PersistFailed, rejected.Reason);
+
+        bus.Channels.Tell(Keyed("order-1"), TestActor);
+        var retry = ExpectMsg<PublishAck>(TimeSpan.FromSeconds(30));
+        Assert.Equal((2L, true, false, 0, false), (retry.SequenceNr, retry.Duplicate, retry.Delivered, retry.DeliveredCount, retry.InFlight));
+        var next = Ask<PublishAck>(bus.Channels, Keyed("order-2"));
+        Assert.Equal((3L, false), (next.SequenceNr, next.Duplicate));
+
+        Assert.Equal(["warm-up", "order-1", "order-2"], ReadLog(bus.Channels).Select(KeyOf));
+        // Live, order-1 was handed out at most once (its fan-out is unknown); order-2 once, after it.
+        var live = new List<string> { KeyOf(subscriber.ExpectMsg<Delivery>()) };
+        if (live[0] == "order-1")
+            live.Add(KeyOf(subscriber.ExpectMsg<Delivery>()));
+        Assert.Equal("order-2", live[^1]);
+        Assert.True(Ask<PublishAck>(bus.Channels, Keyed("order-1")).Duplicate);
+        Assert.Equal(["order-1", "order-2"], new[] { Consume(consumer, target), Consume(consumer, target) });
+        // Nothing more: a message stored after order-2 is the next the subscriber and the consumer get.
+        Assert.Equal(4, Ask<PublishAck>(bus.Channels, Keyed("order-3")).SequenceNr);
+        Assert.Equal("order-3", KeyOf(subscriber.ExpectMsg<Delivery>()));
+        Assert.Equal("order-3", Consume(consumer, target));
+    }
+
     /// <summary>The key of the consumer's next delivery, which the target then reports processed.</summary>
     private static string Consume(IActorRef consumer, Akka.TestKit.TestProbe target)
     {
