@@ -50,7 +50,7 @@ public sealed class LiminalBus
     public static LiminalBus Start(ActorSystem system, LiminalSettings settings)
     {
         var dedup = StartDedup(system, settings);
-        return new LiminalBus(dedup, StartConversations(system, settings), StartChannels(system, settings, dedup), StartOffsets(system, settings));
+        return new LiminalBus(dedup, StartConversations(system, settings), StartChannels(system, settings), StartOffsets(system, settings));
     }
 
     /// <summary>
@@ -85,13 +85,13 @@ public sealed class LiminalBus
     /// Starts the channel registry with the configured channels (what <c>WithChannels</c> registers). Every
     /// configured channel is checked first, its schema file loaded; all problems are reported at once.
     /// </summary>
-    public static IActorRef StartChannels(ActorSystem system, LiminalSettings settings, IActorRef dedup)
+    public static IActorRef StartChannels(ActorSystem system, LiminalSettings settings)
     {
         EnsureReady(system, settings);
         var (channels, problems) = LoadChannels(settings);
         if (problems.Count > 0)
             throw new LiminalConfigurationException(problems);
-        var registry = system.ActorOf(ChannelRegistry.Props(channels, dedup, settings.Entities, settings.Clock, settings.SnapshotEvery), "liminal-channels");
+        var registry = system.ActorOf(ChannelRegistry.Props(channels, settings.Partition, settings.Entities), "liminal-channels");
         DrainOnShutdown(system, registry, settings.DrainTimeout);
         return registry;
     }

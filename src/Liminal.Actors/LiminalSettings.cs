@@ -17,6 +17,12 @@ public sealed record LiminalSettings
     public TimeSpan DedupSweepInterval { get; init; } = TimeSpan.FromMinutes(1);
     public int DedupMaxKeysPerShard { get; init; } = 250_000;
 
+    /// <summary>How long a channel partition knows a key after storing its message; null means <see cref="DedupTtl"/>.</summary>
+    public TimeSpan? ChannelDedupWindow { get; init; }
+
+    /// <summary>Keys a channel partition knows at most; the oldest are evicted first (counted and logged).</summary>
+    public int ChannelDedupMaxKeysPerPartition { get; init; } = 250_000;
+
     /// <summary>A conversation with no request for this long passivates (it comes back by replay).</summary>
     public TimeSpan ConversationIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
@@ -76,6 +82,8 @@ public sealed record LiminalSettings
             DedupShards = Read("dedup.shards", k => liminal.GetInt(k), defaults.DedupShards),
             DedupSweepInterval = Read("dedup.sweep-interval", k => liminal.GetTimeSpan(k), defaults.DedupSweepInterval),
             DedupMaxKeysPerShard = Read("dedup.max-keys-per-shard", k => liminal.GetInt(k), defaults.DedupMaxKeysPerShard),
+            ChannelDedupWindow = Read("channel-dedup.window", k => liminal.HasPath(k) ? liminal.GetTimeSpan(k) : (TimeSpan?)null, defaults.ChannelDedupWindow),
+            ChannelDedupMaxKeysPerPartition = Read("channel-dedup.max-keys-per-partition", k => liminal.GetInt(k), defaults.ChannelDedupMaxKeysPerPartition),
             ConversationIdleTimeout = Read("conversations.idle-timeout", k => liminal.GetTimeSpan(k), defaults.ConversationIdleTimeout),
             ConversationKeepOutputsOfFinished = Read("conversations.keep-outputs-of-finished", k => liminal.GetInt(k), defaults.ConversationKeepOutputsOfFinished),
             OffsetsIdleTimeout = Read("offsets.idle-timeout", k => liminal.GetTimeSpan(k), defaults.OffsetsIdleTimeout),
@@ -106,6 +114,10 @@ public sealed record LiminalSettings
             problems.Add($"liminal.dedup.sweep-interval: {DedupSweepInterval} must be positive");
         if (DedupMaxKeysPerShard < 1)
             problems.Add($"liminal.dedup.max-keys-per-shard: {DedupMaxKeysPerShard} must be at least 1");
+        if (ChannelDedupWindow is { } window && window <= TimeSpan.Zero)
+            problems.Add($"liminal.channel-dedup.window: {window} must be positive");
+        if (ChannelDedupMaxKeysPerPartition < 1)
+            problems.Add($"liminal.channel-dedup.max-keys-per-partition: {ChannelDedupMaxKeysPerPartition} must be at least 1");
         if (ConversationIdleTimeout <= TimeSpan.Zero)
             problems.Add($"liminal.conversations.idle-timeout: {ConversationIdleTimeout} must be positive");
         if (ConversationKeepOutputsOfFinished < 0)
@@ -125,6 +137,9 @@ public sealed record LiminalSettings
 
     internal DedupShardSettings DedupShard =>
         new(DedupNamespace, new DedupPolicy(DedupTtl, DedupMaxKeysPerShard), DedupSweepInterval, SnapshotEvery, Clock);
+
+    internal PartitionSettings Partition =>
+        new(ChannelDedupWindow ?? DedupTtl, ChannelDedupMaxKeysPerPartition, SnapshotEvery, Clock);
 
     internal Conversations.ConversationSettings Conversation =>
         new(new Conversations.ConversationPolicy(ConversationKeepOutputsOfFinished), ConversationIdleTimeout, SnapshotEvery, Clock);

@@ -93,6 +93,7 @@ public static class HealthEndpoints
         Counter("liminal_publish_rejections_total", "Publishes rejected with PublishRejected.", metrics.PublishRejections);
         Counter("liminal_claims_total", "Idempotency keys claimed.", metrics.Claims);
         Counter("liminal_sweep_expirations_total", "Idempotency keys expired by sweeps.", metrics.SweepExpirations);
+        Counter("liminal_dedup_window_evictions_total", "Keys evicted from full channel dedup windows (a re-publish of one is stored again).", metrics.DedupWindowEvictions);
 
         const string histogram = "liminal_journal_write_seconds";
         text.Append($"# HELP {histogram} Duration of journal writes (group commits).\n# TYPE {histogram} histogram\n");

@@ -5,15 +5,29 @@ namespace Liminal.Actors.Channels;
 /// <summary>A message stored in a durable channel partition; its sequence number is its position.</summary>
 public sealed record MessageAppended(byte[] Payload, string PublisherId, string? CorrelationId, string? CausationId) : ILiminalEvent
 {
-    /// <summary>The publish's idempotency key, so a key claimed by a process that died can be matched to its message.</summary>
+    /// <summary>The publish's idempotency key: the partition's key window is rebuilt from the log by it.</summary>
     public string? IdempotencyKey { get; init; }
 
-    public static MessageAppended From(MessageEnvelope envelope, string? idempotencyKey) =>
+    /// <summary>When the partition stored it (Unix ms); null in messages written before the window existed.</summary>
+    public long? StoredAtMillis { get; init; }
+
+    public static MessageAppended From(MessageEnvelope envelope, string? idempotencyKey, long storedAtMillis) =>
         new(envelope.Payload, envelope.PublisherId, envelope.Causal?.CorrelationId, envelope.Causal?.CausationId)
         {
             IdempotencyKey = idempotencyKey,
+            StoredAtMillis = storedAtMillis,
         };
 
     public MessageEnvelope ToEnvelope() =>
         new(Payload, PublisherId, CorrelationId is null && CausationId is null ? null : new CausalContext(CorrelationId, CausationId));
+}
+
+/// <summary>
+/// A partition's key window, oldest first, as parallel columns (the messages themselves are the log, never in a
+/// snapshot). Recovery loads it and replays the messages stored after it.
+/// </summary>
+public sealed record ChannelPartitionSnapshot(string[] Keys, long[] SequenceNrs, long[] StoredAtMillis) : ILiminalSnapshot
+{
+    /// <summary>Those of <c>Keys</c> stored by a version before the window (see <see cref="LegacyKeysRecovered"/>).</summary>
+    public string[]? LegacyKeys { get; init; }
 }

@@ -1,59 +1,65 @@
+using Akka;
 using Akka.Actor;
 using Akka.Event;
-using Akka;
-using Akka.Persistence;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams.Dsl;
-using Akka.Streams;
 using Liminal.Actors.Persistence;
 
 namespace Liminal.Actors.Channels;
 
-/// <summary>Appends a message to a durable partition and hands it to the given subscribers once durable.</summary>
-public sealed record AppendToPartition(MessageEnvelope Envelope, IActorRef[] Subscribers, string? IdempotencyKey = null)
-    : INoSerializationVerificationNeeded;
+/// <summary>A validated publish for one durable partition, handed to the given subscribers once stored. The sender is the publisher.</summary>
+internal sealed record AppendToPartition(Publish Publish, IActorRef[] Subscribers) : INoSerializationVerificationNeeded;
 
-/// <summary>Asks whether a message with this idempotency key was stored before this partition last started.</summary>
-public sealed record FindStoredKey(string Key) : INoSerializationVerificationNeeded;
+/// <summary>
+/// Told by partition 0 to its router after each recovery: the keys it holds that a version before the key window
+/// stored there because they had no partition key. A retry of such a key without one is routed to partition 0, not by
+/// the key's hash, so it is still a duplicate after the upgrade.
+/// </summary>
+internal sealed record LegacyKeysRecovered(IReadOnlyCollection<string> Keys) : INoSerializationVerificationNeeded;
 
-/// <summary><c>SequenceNr</c> is null when no such message was stored.</summary>
-public sealed record StoredKey(string Key, long? SequenceNr) : INoSerializationVerificationNeeded;
-
-/// <summary>The partition could not read its log to tell.</summary>
-public sealed record StoredKeyUnknown(string Key) : INoSerializationVerificationNeeded;
-
-/// <summary>The message is durable at <c>SequenceNr</c> and was handed to <c>DeliveredCount</c> subscribers.</summary>
-public sealed record PartitionAppended(long SequenceNr, int DeliveredCount) : INoSerializationVerificationNeeded;
-
-/// <summary>The append was not stored.</summary>
-public sealed record PartitionAppendFailed(string Detail) : INoSerializationVerificationNeeded;
+/// <summary>How a channel's partitions keep the keys published to them (SPEC §2.4).</summary>
+public sealed record PartitionSettings(TimeSpan DedupWindow, int MaxKeysPerPartition, long SnapshotEvery, TimeProvider Clock);
 
 /// <summary>
 /// One partition of a durable channel (PersistenceId <c>channel-{name}-{partition}</c>): its journal is the
-/// partition's log and the sequence number is the position. Appends are group-committed; subscribers are handed
-/// each message after it is durable, in sequence order.
+/// partition's log, the sequence number is the position, and it alone decides whether a key is new (SPEC §2.4).
+/// A keyed publish is one write (the message carrying its key), group-committed with the other writes of the
+/// moment; once durable the message goes to the subscribers in sequence order and the publisher gets its ack.
+/// A duplicate of a stored key is answered from the key window with the original position, nothing written; a
+/// duplicate of a key whose write is in flight waits for that write and gets the same answer, or the same failure.
 /// </summary>
+/// <remarks>
+/// The key window is rebuilt on recovery from the snapshot and the messages after it, so a key stays known
+/// however far back its message is. Snapshots hold only the window; events are never deleted (SPEC §3).
+/// </remarks>
 public sealed class ChannelPartition : PersistentEntity<MessageAppended>
 {
     private readonly string _channel;
     private readonly int _partition;
-    // Keys of the messages stored before this incarnation started, read from the log's tail on first need.
-    private Dictionary<string, long>? _tailKeys;
-    private readonly List<(IActorRef ReplyTo, string Key)> _awaitingTail = [];
-    private long _highestAtStart;
+    private readonly PartitionSettings _settings;
+    private readonly KeyWindow _window;
+    // Keys whose write is in flight, with the duplicates that wait for it.
+    private readonly Dictionary<string, List<IActorRef>?> _writing = new(StringComparer.Ordinal);
+    private readonly Metrics.LiminalMetrics _metrics = Metrics.LiminalMetrics.For(Context.System);
+    private readonly long _recoveredAtMillis;
+    // Keys in the window stored by a version before it (no time in their message; see LegacyKeysRecovered).
+    private readonly HashSet<string> _legacyKeys = new(StringComparer.Ordinal);
 
-    /// <summary>How far back from its last message a partition looks for the message of a key claimed by a dead process.</summary>
-    public const long OrphanScanWindow = 100_000;
-
-    public ChannelPartition(string channel, int partition)
+    public ChannelPartition(string channel, int partition, PartitionSettings settings)
     {
         _channel = channel;
         _partition = partition;
+        _settings = settings;
+        _window = new KeyWindow(settings.DedupWindow, settings.MaxKeysPerPartition);
         PersistenceId = PersistenceIdOf(channel, partition);
+        _recoveredAtMillis = Now;
     }
 
     public static string PersistenceIdOf(string channel, int partition) => $"channel-{channel}-{partition}";
+
+    public static Props Props(string channel, int partition, PartitionSettings settings) =>
+        Akka.Actor.Props.Create(() => new ChannelPartition(channel, partition, settings));
 
     /// <summary>The stored messages of a partition from one sequence number to another, read from the SQL journal.</summary>
     public static Source<EventEnvelope, NotUsed> ReadLog(ActorSystem system, string channel, int partition, long fromSequenceNr, long toSequenceNr) =>
@@ -61,123 +67,155 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
             .ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier)
             .CurrentEventsByPersistenceId(PersistenceIdOf(channel, partition), Math.Max(1, fromSequenceNr), toSequenceNr);
 
-    public static Props Props(string channel, int partition) =>
-        Akka.Actor.Props.Create(() => new ChannelPartition(channel, partition));
-
     public override string PersistenceId { get; }
 
-    /// <summary>The log is read by replay queries, not by the actor: it needs only the highest sequence number.</summary>
-    public override Recovery Recovery => Recovery.None;
+    protected override long SnapshotEvery => _settings.SnapshotEvery;
 
-    protected override long SnapshotEvery => long.MaxValue;
+    // A snapshot writes the whole window: take one at most every quarter of its size in messages.
+    protected override long SnapshotCost => _window.Count / 4;
 
-    protected override void RestoreSnapshot(object snapshot) { }
-
-    protected override void Apply(MessageAppended @event) { }
-
-    protected override object Snapshot() => throw new NotSupportedException("channel partitions keep no snapshot");
-
-    protected override void OnRecovered() => _highestAtStart = LastSequenceNr;
-
-    // Appends depend on no state but the sequence number the journal gives them: they never wait.
-    protected override Conflict ConflictOf(object command) => Conflict.None;
-
-    protected override bool OnOtherMessage(object message)
+    protected override void RestoreSnapshot(object snapshot)
     {
-        switch (message)
+        var window = (ChannelPartitionSnapshot)snapshot;
+        for (var i = 0; i < window.Keys.Length; i++)
+            _window.Add(window.Keys[i], new StoredKey(window.SequenceNrs[i], window.StoredAtMillis[i]));
+        _legacyKeys.UnionWith(window.LegacyKeys ?? []);
+    }
+
+    protected override void OnRecovered()
+    {
+        var now = Now;
+        _legacyKeys.RemoveWhere(key => _window.Find(key, now) is null);
+        if (_partition == 0)
+            Context.Parent.Tell(new LegacyKeysRecovered([.. _legacyKeys]));
+    }
+
+    protected override object Snapshot()
+    {
+        var keys = _window.Oldest().ToList();
+        return new ChannelPartitionSnapshot(
+            keys.Select(k => k.Key).ToArray(),
+            keys.Select(k => k.Stored.SequenceNr!.Value).ToArray(),
+            keys.Select(k => k.Stored.StoredAtMillis).ToArray())
         {
-            case FindStoredKey find:
-                FindKey(find.Key, Sender);
-                return true;
-            case TailIndexed { Error: { } error }:
-                // Unknown whether the dead process stored them: keep those keys in flight (until their TTL) rather
-                // than risk delivering a message twice; a later publish of them tries again.
-                Log.Error(error, "Reading the tail of {0} failed", PersistenceId);
-                foreach (var (replyTo, key) in _awaitingTail)
-                    replyTo.Tell(new StoredKeyUnknown(key));
-                _awaitingTail.Clear();
-                return true;
-            case TailIndexed indexed:
-                _tailKeys = indexed.Keys;
-                foreach (var (replyTo, key) in _awaitingTail)
-                    FindKey(key, replyTo);
-                _awaitingTail.Clear();
-                return true;
-            default:
-                return false;
+            LegacyKeys = _legacyKeys.Count == 0 ? null : [.. _legacyKeys.Where(key => _window.Contains(key))],
+        };
+    }
+
+    protected override void Apply(MessageAppended @event)
+    {
+        if (@event.IdempotencyKey is not { } key)
+            return;
+        // Messages stored before the window existed carry no time: they count from this start (kept longer, not shorter).
+        if (@event.StoredAtMillis is null)
+            _legacyKeys.Add(key);
+        else if (_legacyKeys.Count > 0)
+            _legacyKeys.Remove(key);
+        var evicted = _window.Add(key, new StoredKey(LastSequenceNr, @event.StoredAtMillis ?? _recoveredAtMillis));
+        if (evicted > 0 && !IsRecovering)
+        {
+            _metrics.DedupWindowEvicted(evicted);
+            Log.Warning("Channel {0} partition {1}: {2} keys evicted from a full dedup window ({3} keys); re-publishing them stores them again",
+                _channel, _partition, evicted, _settings.MaxKeysPerPartition);
         }
     }
+
+    // Appends depend on no state but the key window, and a key in flight is handled here: nothing waits in the base.
+    protected override Conflict ConflictOf(object command) => Conflict.None;
 
     protected override void Decide(object command, IActorRef sender)
     {
-        if (command is not AppendToPartition append)
+        switch (command)
         {
-            Unhandled(command);
-            return;
+            case AppendToPartition append:
+                Append(append, sender);
+                break;
+            case DrainPublishes:
+                // Behind every write issued before it.
+                Reply(sender, Drained.Instance);
+                break;
+            default:
+                Unhandled(command);
+                break;
         }
-        Persist([MessageAppended.From(append.Envelope, append.IdempotencyKey)], command, sender, sequenceNr =>
+    }
+
+    private void Append(AppendToPartition append, IActorRef publisher)
+    {
+        var key = append.Publish.IdempotencyKey;
+        var now = Now;
+        if (key is not null)
+        {
+            if (_window.Find(key, now) is { } stored)
+            {
+                _metrics.DuplicateSuppressed();
+                publisher.Tell(DuplicateAck(stored.SequenceNr!.Value));
+                return;
+            }
+            if (_writing.TryGetValue(key, out var waiting))
+            {
+                (waiting ?? (_writing[key] = [])).Add(publisher);
+                return;
+            }
+            _writing.Add(key, null);
+        }
+
+        var envelope = append.Publish.Envelope;
+        var subscribers = append.Subscribers;
+        Persist([MessageAppended.From(envelope, key, now)], append, publisher, sequenceNr =>
         {
             // Durable: hand it to the subscribers, in sequence order (handlers run in write order).
-            var delivery = new Delivery(_channel, _partition, sequenceNr, append.Envelope);
-            foreach (var subscriber in append.Subscribers)
+            var delivery = new Delivery(_channel, _partition, sequenceNr, envelope);
+            foreach (var subscriber in subscribers)
                 subscriber.Tell(delivery, ActorRefs.NoSender);
-            return new PartitionAppended(sequenceNr, append.Subscribers.Length);
+            _metrics.Published(subscribers.Length);
+            if (key is not null && _writing.Remove(key, out var duplicates) && duplicates is not null)
+            {
+                foreach (var duplicate in duplicates)
+                {
+                    _metrics.DuplicateSuppressed();
+                    duplicate.Tell(DuplicateAck(sequenceNr));
+                }
+            }
+            return new PublishAck(_channel, _partition, sequenceNr, subscribers.Length > 0, subscribers.Length, Duplicate: false, InFlight: false,
+                key is null ? null : Receipts.For(_channel, _partition, sequenceNr));
         });
     }
 
-    protected override object FailureFor(object command, string detail) => new PartitionAppendFailed(detail);
+    private PublishAck DuplicateAck(long sequenceNr) =>
+        new(_channel, _partition, sequenceNr, Delivered: false, DeliveredCount: 0, Duplicate: true, InFlight: false,
+            Receipts.For(_channel, _partition, sequenceNr));
 
-    /// <summary>
-    /// A key claimed by a process that died may or may not have its message here; such messages can only be
-    /// among those stored before this incarnation, near the end of the log, so only that tail is read (once).
-    /// </summary>
-    private void FindKey(string key, IActorRef replyTo)
+    protected override object FailureFor(object command, string detail)
     {
-        if (_tailKeys is not null)
-        {
-            replyTo.Tell(new StoredKey(key, _tailKeys.TryGetValue(key, out var sequenceNr) ? sequenceNr : null));
-            return;
-        }
-        _awaitingTail.Add((replyTo, key));
-        if (_awaitingTail.Count > 1)
-            return;
-        // Read through the journal actor itself, so it works on every journal (no query plugin needed).
-        Context.ActorOf(Akka.Actor.Props.Create(() => new TailReader(
-            Akka.Persistence.Persistence.Instance.Apply(Context.System).JournalFor(JournalPluginId),
-            PersistenceId, Math.Max(1, _highestAtStart - OrphanScanWindow + 1), _highestAtStart)));
+        _metrics.PublishRejected();
+        return new PublishRejected(_channel, PublishFailure.PersistFailed, detail);
     }
 
-    /// <summary>Replays a range of the partition's log from the journal and tells its parent the keys in it.</summary>
-    private sealed class TailReader(IActorRef journal, string persistenceId, long from, long to) : UntypedActor
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
-        private readonly Dictionary<string, long> _keys = new(StringComparer.Ordinal);
+        // Nothing was stored: the duplicates that waited get the original's failure and may retry.
+        if (@event is MessageAppended { IdempotencyKey: { } key } && _writing.Remove(key, out var duplicates))
+            Fail(duplicates, $"journal rejected the write ({cause.Message}); nothing was stored");
+        base.OnPersistRejected(cause, @event, sequenceNr);
+    }
 
-        protected override void PreStart() =>
-            journal.Tell(new ReplayMessages(from, to, long.MaxValue, persistenceId, Self));
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        foreach (var duplicates in _writing.Values)
+            Fail(duplicates, "journal write failed or timed out: whether it was stored is unknown; a retry finds out");
+        _writing.Clear();
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
 
-        protected override void OnReceive(object message)
+    private void Fail(List<IActorRef>? duplicates, string detail)
+    {
+        foreach (var duplicate in duplicates ?? [])
         {
-            switch (message)
-            {
-                case ReplayedMessage { Persistent.Payload: MessageAppended { IdempotencyKey: { } key } } replayed:
-                    _keys[key] = replayed.Persistent.SequenceNr;
-                    break;
-                case ReplayedMessage:
-                    break;
-                case RecoverySuccess:
-                    Context.Parent.Tell(new TailIndexed(_keys, null));
-                    Context.Stop(Self);
-                    break;
-                case ReplayMessagesFailure failure:
-                    Context.Parent.Tell(new TailIndexed(_keys, failure.Cause));
-                    Context.Stop(Self);
-                    break;
-                default:
-                    Unhandled(message);
-                    break;
-            }
+            _metrics.PublishRejected();
+            duplicate.Tell(new PublishRejected(_channel, PublishFailure.PersistFailed, detail));
         }
     }
 
-    private sealed record TailIndexed(Dictionary<string, long> Keys, Exception? Error) : INoSerializationVerificationNeeded;
+    private long Now => _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
 }

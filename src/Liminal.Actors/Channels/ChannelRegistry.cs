@@ -16,28 +16,24 @@ public sealed partial class ChannelRegistry : ReceiveActor, IWithStash
     public const int MaxNameLength = 100;
     public const int MaxPartitions = 1024;
 
-    private readonly IActorRef _dedup;
+    private readonly PartitionSettings _partitionSettings;
     private readonly EntityParentSettings _parentSettings;
-    private readonly TimeProvider _clock;
     private readonly Dictionary<string, IActorRef> _routers = new(StringComparer.Ordinal);
     // Channels being created: who asked, and the schema once loaded (the channel starts once its definition is stored).
     private readonly Dictionary<string, (IActorRef ReplyTo, ChannelSchema? Schema)> _creating = new(StringComparer.Ordinal);
     private bool _draining;
-    // Identifies this run of the bus in the claims its publishes make, so claims left by a run that died are recognised.
-    private readonly string _incarnation = Guid.NewGuid().ToString("N");
     private readonly long _snapshotEvery;
     private IActorRef _definitions = ActorRefs.Nobody;
     private int _recoveringSchemas;
 
     public IStash Stash { get; set; } = null!;
 
-    public ChannelRegistry(IReadOnlyList<(ChannelDefinition Definition, ChannelSchema Schema)> channels, IActorRef dedup,
-        EntityParentSettings parentSettings, TimeProvider clock, long snapshotEvery)
+    public ChannelRegistry(IReadOnlyList<(ChannelDefinition Definition, ChannelSchema Schema)> channels, PartitionSettings partitionSettings,
+        EntityParentSettings parentSettings)
     {
-        _dedup = dedup;
+        _partitionSettings = partitionSettings;
         _parentSettings = parentSettings;
-        _clock = clock;
-        _snapshotEvery = snapshotEvery;
+        _snapshotEvery = partitionSettings.SnapshotEvery;
         foreach (var (definition, schema) in channels)
             StartRouter(definition, schema);
         Recovering();
@@ -107,7 +103,7 @@ public sealed partial class ChannelRegistry : ReceiveActor, IWithStash
                 Sender.Tell(Drained.Instance);
                 return;
             }
-            var aggregator = Context.ActorOf(Akka.Actor.Props.Create(() => new DrainAggregator(Sender, routers.Count)));
+            var aggregator = Context.ActorOf(DrainAggregator.Props(Sender, routers.Count));
             foreach (var router in routers)
                 router.Tell(DrainPublishes.Instance, aggregator);
         });
@@ -130,9 +126,9 @@ public sealed partial class ChannelRegistry : ReceiveActor, IWithStash
     }
 
 
-    public static Props Props(IReadOnlyList<(ChannelDefinition Definition, ChannelSchema Schema)> channels, IActorRef dedup,
-        EntityParentSettings parentSettings, TimeProvider clock, long snapshotEvery) =>
-        Akka.Actor.Props.Create(() => new ChannelRegistry(channels, dedup, parentSettings, clock, snapshotEvery));
+    public static Props Props(IReadOnlyList<(ChannelDefinition Definition, ChannelSchema Schema)> channels, PartitionSettings partitionSettings,
+        EntityParentSettings parentSettings) =>
+        Akka.Actor.Props.Create(() => new ChannelRegistry(channels, partitionSettings, parentSettings));
 
     /// <summary>Every problem with a definition's name and partitions (the schema file is checked when loaded).</summary>
     public static IEnumerable<string> Problems(ChannelDefinition? definition)
@@ -192,23 +188,7 @@ public sealed partial class ChannelRegistry : ReceiveActor, IWithStash
 
     private void StartRouter(ChannelDefinition definition, ChannelSchema schema) =>
         _routers[definition.Name] = Context.ActorOf(
-            ChannelRouter.Props(definition, schema, _dedup, _parentSettings, _clock, _incarnation), Uri.EscapeDataString(definition.Name));
-
-    /// <summary>Answers the drain requester once every router has drained.</summary>
-    private sealed class DrainAggregator : ReceiveActor
-    {
-        public DrainAggregator(IActorRef requester, int routers)
-        {
-            var remaining = routers;
-            Receive<Drained>(_ =>
-            {
-                if (--remaining > 0)
-                    return;
-                requester.Tell(Drained.Instance);
-                Context.Stop(Self);
-            });
-        }
-    }
+            ChannelRouter.Props(definition, schema, _partitionSettings, _parentSettings), Uri.EscapeDataString(definition.Name));
 
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]
     private static partial Regex NamePattern();

@@ -9,36 +9,43 @@ namespace Liminal.Actors.Channels;
 internal sealed record ToPartition(int Partition, object Message) : INoSerializationVerificationNeeded;
 
 /// <summary>
-/// One channel: validates every publish against the channel's schema before anything is claimed or persisted,
-/// starts a <see cref="PublishSaga"/> per accepted publish, keeps the subscribers (DeathWatch removes dead ones),
-/// owns the durable partitions (restarting them with backoff) and streams replays from the journal.
+/// One channel: validates every publish against the channel's schema before anything is stored, routes it to its
+/// partition (by <c>PartitionKey</c>, else by idempotency key, else partition 0), keeps the subscribers
+/// (DeathWatch removes dead ones), owns the durable partitions (restarting them with backoff) and streams replays
+/// from the journal. A durable partition decides keys and stores messages (<see cref="ChannelPartition"/>); an
+/// ephemeral channel has nothing to store, so its key windows live here, for one run of the bus.
 /// </summary>
 internal sealed class ChannelRouter : EntityParent
 {
     private readonly ChannelDefinition _definition;
     private readonly ChannelSchema _schema;
-    private readonly IActorRef _dedup;
+    private readonly PartitionSettings _partitionSettings;
+    private readonly EntityParentSettings _parentSettings;
     // Subscriber -> where its deliveries go: itself, or its outbox when it asked for a bound.
     private readonly Dictionary<IActorRef, IActorRef> _subscribers = [];
-    private readonly HashSet<IActorRef> _publishesInFlight = [];
-    private readonly List<IActorRef> _awaitingDrain = [];
+    // The delivery targets, replaced (never changed) when a subscriber comes or goes: a write in flight keeps its own.
+    private IActorRef[] _targets = [];
+    private readonly KeyWindow?[] _ephemeralKeys;
+    // Keys stored in partition 0 by a version that routed every keyed publish without a partition key there; null
+    // until partition 0 has recovered (publishes wait for it, in order, so that none is routed by hash too early).
+    private HashSet<string>? _legacyKeys;
+    private readonly Queue<(Publish Publish, IActorRef Sender)> _awaitingLegacyKeys = new();
     private bool _draining;
 
-    private readonly string _incarnation;
-
-    public ChannelRouter(ChannelDefinition definition, ChannelSchema schema, IActorRef dedup, EntityParentSettings parentSettings, TimeProvider clock,
-        string incarnation)
-        : base(new PartitionExtractor(), parentSettings, clock)
+    public ChannelRouter(ChannelDefinition definition, ChannelSchema schema, PartitionSettings partitionSettings, EntityParentSettings parentSettings)
+        : base(new PartitionExtractor(), parentSettings, partitionSettings.Clock)
     {
-        _incarnation = incarnation;
         _definition = definition;
         _schema = schema;
-        _dedup = dedup;
+        _partitionSettings = partitionSettings;
+        _parentSettings = parentSettings;
+        _ephemeralKeys = new KeyWindow?[definition.Durable ? 0 : definition.Partitions];
+        if (!definition.Durable || definition.Partitions == 1)
+            _legacyKeys = [];
     }
 
-    public static Props Props(ChannelDefinition definition, ChannelSchema schema, IActorRef dedup, EntityParentSettings parentSettings, TimeProvider clock,
-        string incarnation) =>
-        Akka.Actor.Props.Create(() => new ChannelRouter(definition, schema, dedup, parentSettings, clock, incarnation));
+    public static Props Props(ChannelDefinition definition, ChannelSchema schema, PartitionSettings partitionSettings, EntityParentSettings parentSettings) =>
+        Akka.Actor.Props.Create(() => new ChannelRouter(definition, schema, partitionSettings, parentSettings));
 
     protected override void PreStart()
     {
@@ -47,17 +54,25 @@ internal sealed class ChannelRouter : EntityParent
             StartEntities(Enumerable.Range(0, _definition.Partitions).Select(PartitionId));
     }
 
-    protected override Props EntityProps(string entityId) => ChannelPartition.Props(_definition.Name, int.Parse(entityId));
+    protected override Props EntityProps(string entityId) =>
+        ChannelPartition.Props(_definition.Name, int.Parse(entityId, System.Globalization.CultureInfo.InvariantCulture), _partitionSettings);
 
     protected override object? Overloaded(object message) =>
-        message is AppendToPartition or FindStoredKey ? new PublishRejected(_definition.Name, PublishFailure.Overloaded, "partition restarting; retry later") : null;
+        message is AppendToPartition ? new PublishRejected(_definition.Name, PublishFailure.Overloaded, "partition restarting; retry later") : null;
 
     protected override void OnNonEntityMessage(object message)
     {
         switch (message)
         {
             case Publish publish:
-                OnPublish(publish);
+                OnPublish(publish, Sender);
+                break;
+            case LegacyKeysRecovered recovered:
+                _legacyKeys = recovered.Keys
+                    .Where(key => DedupKeys.ShardOf(key, _definition.Partitions) != 0)
+                    .ToHashSet(StringComparer.Ordinal);
+                while (_awaitingLegacyKeys.TryDequeue(out var waiting))
+                    Route(waiting.Publish, waiting.Sender);
                 break;
             case Subscribe { Subscriber: null }:
                 Sender.Tell(new ChannelRejected(_definition.Name, "subscriber missing"));
@@ -68,6 +83,7 @@ internal sealed class ChannelRouter : EntityParent
                     _subscribers[subscribe.Subscriber] = subscribe.MaxUnacknowledged is { } bound
                         ? Context.ActorOf(SubscriberOutbox.Props(subscribe.Subscriber, bound, subscribe.BufferSize))
                         : subscribe.Subscriber;
+                    _targets = [.. _subscribers.Values];
                     Context.Watch(subscribe.Subscriber);
                 }
                 Sender.Tell(new Subscribed(_definition.Name));
@@ -77,16 +93,11 @@ internal sealed class ChannelRouter : EntityParent
                     RemoveSubscriber(unsubscribe.Subscriber);
                 Sender.Tell(new Unsubscribed(_definition.Name));
                 break;
-            case Terminated terminated when _publishesInFlight.Remove(terminated.ActorRef):
-                ReplyIfDrained();
-                break;
             case Terminated terminated:
                 RemoveSubscriber(terminated.ActorRef);
                 break;
             case DrainPublishes:
-                _draining = true;
-                _awaitingDrain.Add(Sender);
-                ReplyIfDrained();
+                OnDrain();
                 break;
             case Replay replay:
                 OnReplay(replay);
@@ -101,53 +112,107 @@ internal sealed class ChannelRouter : EntityParent
     {
         if (!_subscribers.Remove(subscriber, out var target))
             return;
+        _targets = [.. _subscribers.Values];
         Context.Unwatch(subscriber);
         if (!target.Equals(subscriber))
             Context.Stop(target);
     }
 
-    private void Reject(PublishFailure reason, string detail)
+    private void Reject(IActorRef publisher, PublishFailure reason, string detail)
     {
         Metrics.LiminalMetrics.For(Context.System).PublishRejected();
-        Sender.Tell(new PublishRejected(_definition.Name, reason, detail));
+        publisher.Tell(new PublishRejected(_definition.Name, reason, detail));
     }
 
-    private void ReplyIfDrained()
+    /// <summary>No new publishes from now; <see cref="Drained"/> once every partition has finished the writes sent to it.</summary>
+    private void OnDrain()
     {
-        if (!_draining || _publishesInFlight.Count > 0)
+        _draining = true;
+        if (!_definition.Durable)
+        {
+            // An ephemeral publish is answered when it is handled: none is ever in flight here.
+            Sender.Tell(Drained.Instance);
             return;
-        foreach (var requester in _awaitingDrain)
-            requester.Tell(Drained.Instance);
-        _awaitingDrain.Clear();
+        }
+        var aggregator = Context.ActorOf(DrainAggregator.Props(Sender, _definition.Partitions));
+        for (var partition = 0; partition < _definition.Partitions; partition++)
+            Deliver(PartitionId(partition), DrainPublishes.Instance, aggregator);
     }
 
-    private void OnPublish(Publish publish)
+    private void OnPublish(Publish publish, IActorRef publisher)
     {
         if (_draining)
         {
-            Reject(PublishFailure.ShuttingDown, "the bus is shutting down and takes no new publishes");
+            Reject(publisher, PublishFailure.ShuttingDown, "the bus is shutting down and takes no new publishes");
             return;
         }
         if (publish.Envelope?.Payload is null)
         {
-            Reject(PublishFailure.SchemaMismatch, "envelope or payload missing");
+            Reject(publisher, PublishFailure.SchemaMismatch, "envelope or payload missing");
             return;
         }
         if (_schema.Check(publish.Envelope.Payload) is { } problem)
         {
-            Reject(PublishFailure.SchemaMismatch, problem);
+            Reject(publisher, PublishFailure.SchemaMismatch, problem);
             return;
         }
         if (publish.IdempotencyKey is not null && !DedupKeys.IsValid(publish.IdempotencyKey))
         {
-            Reject(PublishFailure.InvalidKey, $"an idempotency key must be 1 to {DedupKeys.MaxKeyBytes} UTF-8 bytes");
+            Reject(publisher, PublishFailure.InvalidKey, $"an idempotency key must be 1 to {DedupKeys.MaxKeyBytes} UTF-8 bytes");
             return;
         }
 
-        var partition = publish.PartitionKey is null ? 0 : DedupKeys.ShardOf(publish.PartitionKey, _definition.Partitions);
-        var saga = Context.ActorOf(PublishSaga.Props(publish, partition, _definition.Durable, _subscribers.Values.ToArray(), Self, _dedup, Sender, _incarnation));
-        Context.Watch(saga);
-        _publishesInFlight.Add(saga);
+        if (publish.PartitionKey is not null && !DedupKeys.IsValid(publish.PartitionKey))
+        {
+            Reject(publisher, PublishFailure.InvalidKey, $"a partition key must be 1 to {DedupKeys.MaxKeyBytes} UTF-8 bytes");
+            return;
+        }
+
+        if (_legacyKeys is not null)
+            Route(publish, publisher);
+        else if (_awaitingLegacyKeys.Count < _parentSettings.BufferSize)
+            _awaitingLegacyKeys.Enqueue((publish, publisher));
+        else
+            Reject(publisher, PublishFailure.Overloaded, "partition 0 is recovering; retry later");
+    }
+
+    private void Route(Publish publish, IActorRef publisher)
+    {
+        // A key's scope is its channel: with no PartitionKey, the key itself chooses the partition, so every
+        // retry of a key meets the partition that knows it.
+        var partition = publish.PartitionKey is { } partitionKey ? DedupKeys.ShardOf(partitionKey, _definition.Partitions)
+            : publish.IdempotencyKey is { } key && !_legacyKeys!.Contains(key) ? DedupKeys.ShardOf(key, _definition.Partitions)
+            : 0;
+        if (_definition.Durable)
+            Deliver(PartitionId(partition), new AppendToPartition(publish, _targets), publisher);
+        else
+            PublishEphemeral(publish, partition, publisher);
+    }
+
+    /// <summary>Nothing is stored: the message goes to the subscribers now, its key known for the rest of this run.</summary>
+    private void PublishEphemeral(Publish publish, int partition, IActorRef publisher)
+    {
+        var metrics = Metrics.LiminalMetrics.For(Context.System);
+        ProcessingReceipt? receipt = null;
+        if (publish.IdempotencyKey is { } key)
+        {
+            var keys = _ephemeralKeys[partition] ??= new KeyWindow(_partitionSettings.DedupWindow, _partitionSettings.MaxKeysPerPartition);
+            var now = _partitionSettings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+            receipt = Receipts.For(_definition.Name, partition, null);
+            if (keys.Find(key, now) is not null)
+            {
+                metrics.DuplicateSuppressed();
+                publisher.Tell(new PublishAck(_definition.Name, partition, null, false, 0, Duplicate: true, InFlight: false, receipt));
+                return;
+            }
+            if (keys.Add(key, new StoredKey(null, now)) is > 0 and var evicted)
+                metrics.DedupWindowEvicted(evicted);
+        }
+        var delivery = new Delivery(_definition.Name, partition, null, publish.Envelope);
+        foreach (var subscriber in _targets)
+            subscriber.Tell(delivery, ActorRefs.NoSender);
+        metrics.Published(_targets.Length);
+        publisher.Tell(new PublishAck(_definition.Name, partition, null, _targets.Length > 0, _targets.Length, Duplicate: false, InFlight: false, receipt));
     }
 
     private void OnReplay(Replay replay)

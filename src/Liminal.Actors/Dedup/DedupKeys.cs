@@ -37,11 +37,15 @@ public static class DedupKeys
     {
         const uint offsetBasis = 2166136261;
         const uint prime = 16777619;
-        Span<byte> buffer = stackalloc byte[MaxKeyBytes * 3];
+        var maxBytes = Encoding.UTF8.GetMaxByteCount(key.Length);
+        var rented = maxBytes > 1024 ? System.Buffers.ArrayPool<byte>.Shared.Rent(maxBytes) : null;
+        Span<byte> buffer = rented ?? stackalloc byte[1024];
         var length = Encoding.UTF8.GetBytes(key, buffer);
         var hash = offsetBasis;
         foreach (var b in buffer[..length])
             hash = unchecked((hash ^ b) * prime);
+        if (rented is not null)
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         return (int)(hash % (uint)shards);
     }
 }

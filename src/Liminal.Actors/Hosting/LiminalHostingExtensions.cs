@@ -33,10 +33,10 @@ public static class LiminalHostingExtensions
         builder.WithActors((system, registry) =>
             registry.Register<LiminalConversations>(LiminalBus.StartConversations(system, settings)));
 
-    /// <summary>Starts the channel registry; needs <see cref="WithDedupShards"/> registered before it.</summary>
+    /// <summary>Starts the channel registry (its partitions keep their own keys: it needs no dedup shards).</summary>
     public static AkkaConfigurationBuilder WithChannels(this AkkaConfigurationBuilder builder, LiminalSettings settings) =>
         builder.WithActors((system, registry) =>
-            registry.Register<LiminalChannels>(LiminalBus.StartChannels(system, settings, registry.Get<LiminalDedup>())));
+            registry.Register<LiminalChannels>(LiminalBus.StartChannels(system, settings)));
 
     public static AkkaConfigurationBuilder WithOffsets(this AkkaConfigurationBuilder builder, LiminalSettings settings) =>
         builder.WithActors((system, registry) =>

@@ -10,7 +10,11 @@ public sealed record LiminalMetricsSnapshot(
     long PublishRejections,
     long Claims,
     long SweepExpirations,
-    JournalWriteHistogram JournalWrites);
+    JournalWriteHistogram JournalWrites)
+{
+    /// <summary>Keys evicted from full channel dedup windows (a re-publish of one is stored again).</summary>
+    public long DedupWindowEvictions { get; init; }
+}
 
 /// <summary>Durations of journal writes (each a group commit of many actors' events), in cumulative buckets.</summary>
 public sealed record JournalWriteHistogram(double[] UpperBoundsSeconds, long[] CumulativeCounts, long Count, double SumSeconds)
@@ -34,6 +38,7 @@ public sealed class LiminalMetrics : IExtension
     private long _publishRejections;
     private long _claims;
     private long _sweepExpirations;
+    private long _dedupWindowEvictions;
 
     private static readonly double[] WriteBoundsSeconds = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
     private readonly long[] _writeBuckets = new long[WriteBoundsSeconds.Length + 1];
@@ -49,7 +54,10 @@ public sealed class LiminalMetrics : IExtension
         Interlocked.Read(ref _publishRejections),
         Interlocked.Read(ref _claims),
         Interlocked.Read(ref _sweepExpirations),
-        JournalWritesSnapshot());
+        JournalWritesSnapshot())
+    {
+        DedupWindowEvictions = Interlocked.Read(ref _dedupWindowEvictions),
+    };
 
     private JournalWriteHistogram JournalWritesSnapshot()
     {
@@ -81,6 +89,8 @@ public sealed class LiminalMetrics : IExtension
     internal void PublishRejected() => Interlocked.Increment(ref _publishRejections);
 
     internal void Claimed() => Interlocked.Increment(ref _claims);
+
+    internal void DedupWindowEvicted(int count) => Interlocked.Add(ref _dedupWindowEvictions, count);
 
     internal void Expired(int count) => Interlocked.Add(ref _sweepExpirations, count);
 }

@@ -46,6 +46,7 @@ public sealed class LiminalEventSerializer : SerializerWithStringManifest
         [typeof(StepOutputsCompacted)] = "conversation.step-outputs-compacted.v1",
         [typeof(ConversationStateSnapshot)] = "conversation.state-snapshot.v1",
         [typeof(MessageAppended)] = "channel.message-appended.v1",
+        [typeof(ChannelPartitionSnapshot)] = "channel.partition-snapshot.v1",
         [typeof(ChannelDefined)] = "channel.defined.v1",
         [typeof(ChannelDefinitionsSnapshot)] = "channel.definitions-snapshot.v1",
         [typeof(OffsetAdvanced)] = "offsets.offset-advanced.v1",

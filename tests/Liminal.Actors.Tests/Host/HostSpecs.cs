@@ -73,7 +73,7 @@ public sealed class HostSpecs
             var metrics = await http.GetStringAsync("/metrics");
             Assert.Contains("liminal_publishes_total 1", metrics);
             Assert.Contains("liminal_duplicates_suppressed_total 1", metrics);
-            Assert.Contains("liminal_claims_total 1", metrics);
+            Assert.Contains("liminal_dedup_window_evictions_total 0", metrics);
             Assert.Matches(@"liminal_journal_write_seconds_count [1-9]", metrics);
         }
         finally
