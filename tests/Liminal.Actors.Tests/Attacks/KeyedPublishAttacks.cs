@@ -46,7 +46,7 @@ public sealed class KeyedPublishAttacks : LiminalTestKit
             Assert.Equal(Publishers, acks.Count);
             var elsewhere = acks.Where(a => (a.Ack.Partition, a.Ack.SequenceNr, a.Ack.InFlight) != (stored.Partition, stored.SequenceNr, false)).ToList();
             Assert.True(elsewhere.Count == 0,
-                $"{key} is stored at {stored.Partition}/{stored.SequenceNr}, but {elsewhere.Count} of its {Publishers} answers say otherwise, e.g. {elsewhere[0].Ack}");
+                $"{key} is stored at {stored.Partition}/{stored.SequenceNr}, but {elsewhere.Count} of its {Publishers} answers say otherwise, e.g. {elsewhere.FirstOrDefault().Ack}");
             Assert.Single(acks.Select(a => Text(a.Ack.Receipt!)).Distinct());
             var (writer, written) = Assert.Single(acks, a => !a.Ack.Duplicate);
             Assert.All(acks.Where(a => a.Ack.Duplicate), a => Assert.Equal((false, 0), (a.Ack.Delivered, a.Ack.DeliveredCount)));

@@ -32,6 +32,16 @@ public static class ChannelReading
     /// <summary>The receipt's JSON as text.</summary>
     public static string Text(Liminal.Actors.Dedup.ProcessingReceipt receipt) => Encoding.UTF8.GetString(receipt.Bytes);
 
+    /// <summary>What a receipt says, checking it is exactly the JSON object <c>{"channel","partition","sequenceNr"}</c> of SPEC §2.4.</summary>
+    public static (string? Channel, int Partition, long? SequenceNr) ReadReceipt(Liminal.Actors.Dedup.ProcessingReceipt receipt)
+    {
+        var json = JsonDocument.Parse(receipt.Bytes).RootElement;
+        Assert.Equal(["channel", "partition", "sequenceNr"], json.EnumerateObject().Select(p => p.Name));
+        var sequenceNr = json.GetProperty("sequenceNr");
+        return (json.GetProperty("channel").GetString(), json.GetProperty("partition").GetInt32(),
+            sequenceNr.ValueKind == JsonValueKind.Null ? null : sequenceNr.GetInt64());
+    }
+
     /// <summary>Every message stored in one partition, read through <see cref="Replay"/>, in log order.</summary>
     public static List<Delivery> ReadLog(this TestKitBase kit, ActorSystem system, IActorRef channels, string channel, int partition)
     {
