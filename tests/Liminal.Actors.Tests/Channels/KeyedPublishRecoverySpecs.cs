@@ -18,8 +18,11 @@ public sealed class KeyedPublishRecoverySpecs(ITestOutputHelper output) : Limina
 
     private LiminalSettings Settings => DefaultSettings with { Channels = [new ChannelDefinition(Channel, Durable: true)] };
 
-    [Fact]
-    public async Task A_key_stored_more_than_100_000_messages_back_is_still_a_duplicate_after_a_crash()
+    /// <summary>Behind K: unkeyed messages (K is the window's only key), or keyed ones (the window holds 100,002 keys).</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_key_stored_more_than_100_000_messages_back_is_still_a_duplicate_after_a_crash(bool keyedFill)
     {
         const int Fill = 100_001;
         const int Batch = 1_000;
@@ -30,14 +33,22 @@ public sealed class KeyedPublishRecoverySpecs(ITestOutputHelper output) : Limina
         // Pipelined: a batch of publishes in flight at a time, each batch answered before the next.
         var fill = Stopwatch.StartNew();
         long last = 0;
+        var fillAcks = new Dictionary<int, PublishAck>();
         for (var start = 0; start < Fill; start += Batch)
         {
-            var replies = await Task.WhenAll(Enumerable.Range(start, Math.Min(Batch, Fill - start)).Select(n =>
-                bus.Channels.Ask<object>(new Publish(Channel, new MessageEnvelope(Payload(null, n), "filler")), Patience)));
-            foreach (var reply in replies)
-                last = Math.Max(last, Assert.IsType<PublishAck>(reply).SequenceNr!.Value);
+            var numbers = Enumerable.Range(start, Math.Min(Batch, Fill - start)).ToList();
+            var replies = await Task.WhenAll(numbers.Select(n =>
+                bus.Channels.Ask<object>(keyedFill ? Keyed(Channel, $"fill-{n}", n: n) : new Publish(Channel, new MessageEnvelope(Payload(null, n), "filler")),
+                    Patience)));
+            for (var i = 0; i < replies.Length; i++)
+            {
+                var ack = Assert.IsType<PublishAck>(replies[i]);
+                last = Math.Max(last, ack.SequenceNr!.Value);
+                if (numbers[i] is 0 or Fill / 2 or Fill - 1)
+                    fillAcks[numbers[i]] = ack;
+            }
         }
-        output.WriteLine($"filled {Fill:N0} messages behind K in {fill.Elapsed.TotalSeconds:0.0} s");
+        output.WriteLine($"filled {Fill:N0} {(keyedFill ? "keyed" : "unkeyed")} messages behind K in {fill.Elapsed.TotalSeconds:0.0} s");
         Assert.Equal(Fill + 1, last);
         Shutdown(Sys);   // a crash: no drain, the actors just stop
 
@@ -59,6 +70,16 @@ public sealed class KeyedPublishRecoverySpecs(ITestOutputHelper output) : Limina
                 (original.Partition, 1L, true, false, 0, false),
                 (duplicate.Partition, duplicate.SequenceNr, duplicate.Duplicate, duplicate.Delivered, duplicate.DeliveredCount, duplicate.InFlight));
             Assert.Equal(original.Receipt, duplicate.Receipt);
+
+            if (keyedFill)
+            {
+                // The keys behind K too: the oldest, one in the middle, the newest.
+                foreach (var (n, ack) in fillAcks)
+                {
+                    recovered.Channels.Tell(Keyed(Channel, $"fill-{n}", n: n), probe.Ref);
+                    Assert.Equal(ack with { Delivered = false, DeliveredCount = 0, Duplicate = true }, probe.ExpectMsg<PublishAck>(Patience));
+                }
+            }
 
             // The subscriber of the new system is handed nothing for K: the next message it gets is the next one stored.
             recovered.Channels.Tell(new Publish(Channel, new MessageEnvelope(Payload("after"), "shop")), probe.Ref);
