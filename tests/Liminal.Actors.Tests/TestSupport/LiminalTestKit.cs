@@ -28,6 +28,19 @@ public abstract class LiminalTestKit : Akka.TestKit.Xunit2.TestKit
         DatabasePath = databasePath;
     }
 
+    /// <summary>An SQLite journal at <paramref name="databasePath"/> with <paramref name="overlay"/> over it (e.g. <see cref="CrashOnTerminate"/>).</summary>
+    protected LiminalTestKit(string databasePath, Config overlay) : this(overlay.WithFallback(SqlJournalConfig.Sqlite(databasePath)))
+    {
+        DatabasePath = databasePath;
+    }
+
+    /// <summary>
+    /// Terminating an actor system is then a crash: CoordinatedShutdown does not run, so the bus does not drain its
+    /// publishes in flight; the actors just stop, as in a process that dies.
+    /// </summary>
+    protected static Config CrashOnTerminate { get; } =
+        ConfigurationFactory.ParseString("akka.coordinated-shutdown.run-by-actor-system-terminate = off");
+
     /// <summary>The given journal configuration instead of SQLite (fault injection, PostgreSQL).</summary>
     protected LiminalTestKit(Config journalConfig) : base(WithTestDefaults(journalConfig))
     {

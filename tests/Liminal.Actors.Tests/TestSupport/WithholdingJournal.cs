@@ -8,21 +8,40 @@ using Liminal.Persistence.Sqlite;
 
 namespace Liminal.Actors.Tests.TestSupport;
 
+/// <summary>What becomes of the write a <see cref="Withholding"/> holds.</summary>
+public enum WithheldOutcome
+{
+    /// <summary>Stored; the journal answers success once released (a timeout if its breaker gives up first).</summary>
+    Stored,
+
+    /// <summary>Stored; once released the journal reports the write failed (the connection dropped after the commit).</summary>
+    StoredThenFailed,
+
+    /// <summary>Not stored; once released the journal reports the write failed (the connection dropped before it).</summary>
+    Failed,
+}
+
 /// <summary>
-/// What a journal timeout looks like when the database commits late: the first write of an armed persistence-id
-/// prefix goes to the database as usual, but its answer is held back until the test releases it, so the journal's
-/// circuit breaker (<c>call-timeout</c>) reports a failure for a write that is in fact stored.
+/// What a journal write in flight looks like to the test: the first write of an armed persistence-id prefix is held
+/// until the test releases it, and then ends as <see cref="WithheldOutcome"/> says. With <see cref="WithheldOutcome.Stored"/>
+/// and a short breaker <c>call-timeout</c> it is a journal timeout where the database commits late: the breaker reports
+/// a failure for a write that is in fact stored.
 /// </summary>
 public sealed class Withholding
 {
     // Keyed by the system itself: TestKit systems of classes running in parallel share a name.
     private static readonly ConcurrentDictionary<ActorSystem, Withholding> BySystem = new();
 
-    private Withholding(string prefix) => Prefix = prefix;
+    private Withholding(string prefix, WithheldOutcome outcome) => (Prefix, Outcome) = (prefix, outcome);
 
     public string Prefix { get; }
 
-    /// <summary>Completes once the withheld write is stored in the database.</summary>
+    public WithheldOutcome Outcome { get; }
+
+    /// <summary>
+    /// Completes once the withheld write has reached the journal: stored in the database, unless the outcome is
+    /// <see cref="WithheldOutcome.Failed"/>.
+    /// </summary>
     public TaskCompletionSource Stored { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The answer of the withheld write goes out once this completes.</summary>
@@ -31,7 +50,8 @@ public sealed class Withholding
     private int _taken;
 
     /// <summary>Withholds the answer to the next write of <paramref name="prefix"/> in the actor system <paramref name="system"/>.</summary>
-    public static Withholding Arm(ActorSystem system, string prefix) => BySystem[system] = new Withholding(prefix);
+    public static Withholding Arm(ActorSystem system, string prefix, WithheldOutcome outcome = WithheldOutcome.Stored) =>
+        BySystem[system] = new Withholding(prefix, outcome);
 
     /// <summary>HOCON for a journal of class <typeparamref name="TJournal"/> whose breaker gives up after <paramref name="callTimeout"/>.</summary>
     public static Config JournalConfig<TJournal>(TimeSpan callTimeout) => ConfigurationFactory.ParseString($$"""
@@ -41,21 +61,24 @@ public sealed class Withholding
         }
         """);
 
-    internal static Task<IImmutableList<Exception>> Answer(ActorSystem system, IReadOnlyList<AtomicWrite> writes, Task<IImmutableList<Exception>> written)
+    internal static Task<IImmutableList<Exception>> Answer(ActorSystem system, IReadOnlyList<AtomicWrite> writes, Func<Task<IImmutableList<Exception>>> write)
     {
         if (!BySystem.TryGetValue(system, out var armed) ||
             !writes.Any(w => w.PersistenceId.StartsWith(armed.Prefix, StringComparison.Ordinal)) ||
             Interlocked.Exchange(ref armed._taken, 1) == 1)
-            return written;
-        return armed.WithheldAsync(written);
+            return write();
+        return armed.WithheldAsync(write);
     }
 
-    private async Task<IImmutableList<Exception>> WithheldAsync(Task<IImmutableList<Exception>> written)
+    private async Task<IImmutableList<Exception>> WithheldAsync(Func<Task<IImmutableList<Exception>>> write)
     {
-        var result = await written;
+        var result = Outcome == WithheldOutcome.Failed ? null : await write();
         Stored.TrySetResult();
         await Release.Task;
-        return result;
+        // Thrown, not returned per write: a failure (outcome unknown to the journal's caller), not a rejection.
+        return Outcome == WithheldOutcome.Stored
+            ? result!
+            : throw new InvalidOperationException($"test: the journal connection dropped during this write ({Outcome})");
     }
 }
 
@@ -67,7 +90,7 @@ public sealed class WithholdingSqliteJournal(Config journalConfig) : SqliteJourn
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
     {
         var writes = messages.ToList();
-        return Withholding.Answer(_system, writes, base.WriteMessagesAsync(writes, cancellationToken));
+        return Withholding.Answer(_system, writes, () => base.WriteMessagesAsync(writes, cancellationToken));
     }
 }
 
@@ -79,6 +102,6 @@ public sealed class WithholdingPluginJournal(Config journalConfig) : SqlWriteJou
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
     {
         var writes = messages.ToList();
-        return Withholding.Answer(_system, writes, base.WriteMessagesAsync(writes, cancellationToken));
+        return Withholding.Answer(_system, writes, () => base.WriteMessagesAsync(writes, cancellationToken));
     }
 }
