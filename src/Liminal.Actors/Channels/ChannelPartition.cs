@@ -98,13 +98,10 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
 
     protected override object Snapshot()
     {
-        var keys = _window.Oldest().ToList();
-        return new ChannelPartitionSnapshot(
-            keys.Select(k => k.Key).ToArray(),
-            keys.Select(k => k.Stored.SequenceNr!.Value).ToArray(),
-            keys.Select(k => k.Stored.StoredAtMillis).ToArray())
+        var (keys, sequenceNrs, storedAt) = _window.ToColumns();
+        return new ChannelPartitionSnapshot(keys, sequenceNrs, storedAt)
         {
-            LegacyKeys = _legacyKeys.Count == 0 ? null : [.. _legacyKeys.Where(key => _window.Contains(key))],
+            LegacyKeys = _legacyKeys.Count == 0 ? null : [.. _legacyKeys.Where(_window.Contains)],
         };
     }
 

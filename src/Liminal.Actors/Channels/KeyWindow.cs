@@ -46,6 +46,24 @@ public sealed class KeyWindow(TimeSpan window, int maxKeys)
     /// <summary>The keys, oldest first (what a snapshot holds).</summary>
     public IEnumerable<(string Key, StoredKey Stored)> Oldest() => _order.Where(IsCurrent);
 
+    /// <summary>The keys, oldest first, as columns (a durable partition's: every key has a sequence number).</summary>
+    public (string[] Keys, long[] SequenceNrs, long[] StoredAtMillis) ToColumns()
+    {
+        var keys = new string[_keys.Count];
+        var sequenceNrs = new long[_keys.Count];
+        var storedAt = new long[_keys.Count];
+        var i = 0;
+        foreach (var item in _order)
+        {
+            if (!IsCurrent(item))
+                continue;
+            keys[i] = item.Key;
+            sequenceNrs[i] = item.Stored.SequenceNr ?? throw new InvalidOperationException("an ephemeral window has no snapshot");
+            storedAt[i++] = item.Stored.StoredAtMillis;
+        }
+        return (keys, sequenceNrs, storedAt);
+    }
+
     private void Expire(long nowMillis)
     {
         while (_order.TryPeek(out var oldest) && (!IsCurrent(oldest) || IsExpired(oldest.Stored, nowMillis)))
