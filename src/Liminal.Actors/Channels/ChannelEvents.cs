@@ -28,6 +28,6 @@ public sealed record MessageAppended(byte[] Payload, string PublisherId, string?
 /// </summary>
 public sealed record ChannelPartitionSnapshot(string[] Keys, long[] SequenceNrs, long[] StoredAtMillis) : ILiminalSnapshot
 {
-    /// <summary>Those of <c>Keys</c> stored by a version before the window (see <see cref="LegacyKeysRecovered"/>).</summary>
+    /// <summary>Those of <c>Keys</c> first stored here by a version before the window, routed here still (see <see cref="LegacyKeysRecovered"/>).</summary>
     public string[]? LegacyKeys { get; init; }
 }

@@ -112,10 +112,9 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         if (@event.IdempotencyKey is not { } key)
             return;
         // Messages stored before the window existed carry no time: they count from this start (kept longer, not shorter).
+        // A legacy key stored here again stays one: the router sends it here, not by its hash, until it leaves the window.
         if (@event.StoredAtMillis is null)
             _legacyKeys.Add(key);
-        else if (_legacyKeys.Count > 0)
-            _legacyKeys.Remove(key);
         var evicted = _window.Add(key, new StoredKey(LastSequenceNr, @event.StoredAtMillis ?? _recoveredAtMillis));
         if (evicted > 0 && !IsRecovering)
         {

@@ -30,6 +30,8 @@ internal sealed class ChannelRouter : EntityParent
     // until partition 0 has recovered (publishes wait for it, in order, so that none is routed by hash too early).
     private HashSet<string>? _legacyKeys;
     private readonly Queue<(Publish Publish, IActorRef Sender)> _awaitingLegacyKeys = new();
+    // Drains asked for while publishes wait for partition 0: they go to the partitions behind those publishes.
+    private readonly List<IActorRef> _drainsAwaitingLegacyKeys = [];
     private bool _draining;
 
     public ChannelRouter(ChannelDefinition definition, ChannelSchema schema, PartitionSettings partitionSettings, EntityParentSettings parentSettings)
@@ -73,6 +75,9 @@ internal sealed class ChannelRouter : EntityParent
                     .ToHashSet(StringComparer.Ordinal);
                 while (_awaitingLegacyKeys.TryDequeue(out var waiting))
                     Route(waiting.Publish, waiting.Sender);
+                foreach (var requester in _drainsAwaitingLegacyKeys)
+                    DrainPartitions(requester);
+                _drainsAwaitingLegacyKeys.Clear();
                 break;
             case Subscribe { Subscriber: null }:
                 Sender.Tell(new ChannelRejected(_definition.Name, "subscriber missing"));
@@ -134,7 +139,16 @@ internal sealed class ChannelRouter : EntityParent
             Sender.Tell(Drained.Instance);
             return;
         }
-        var aggregator = Context.ActorOf(DrainAggregator.Props(Sender, _definition.Partitions));
+        // The publishes held until partition 0 has recovered were accepted before this drain: drain behind them.
+        if (_legacyKeys is null)
+            _drainsAwaitingLegacyKeys.Add(Sender);
+        else
+            DrainPartitions(Sender);
+    }
+
+    private void DrainPartitions(IActorRef requester)
+    {
+        var aggregator = Context.ActorOf(DrainAggregator.Props(requester, _definition.Partitions));
         for (var partition = 0; partition < _definition.Partitions; partition++)
             Deliver(PartitionId(partition), DrainPublishes.Instance, aggregator);
     }
