@@ -27,11 +27,13 @@ internal sealed class ChannelRouter : EntityParent
     private IActorRef[] _targets = [];
     private readonly KeyWindow?[] _ephemeralKeys;
     // Keys stored in partition 0 by a version that routed every keyed publish without a partition key there; null
-    // until partition 0 has recovered (publishes wait for it, in order, so that none is routed by hash too early).
+    // until partition 0 has recovered.
     private HashSet<string>? _legacyKeys;
-    private readonly Queue<(Publish Publish, IActorRef Sender)> _awaitingLegacyKeys = new();
-    // Drains asked for while publishes wait for partition 0: they go to the partitions behind those publishes.
-    private readonly List<IActorRef> _drainsAwaitingLegacyKeys = [];
+    // Until partition 0 has recovered for the first time, publishes (and drains behind them) wait here, in order, so
+    // that no key is routed by its hash before it is known not to be one of those. If partition 0 stops first, they
+    // go on; only the publishes that need those keys are refused until it has recovered.
+    private readonly Queue<(object Request, IActorRef Sender)> _heldForPartitionZero = new();
+    private bool _partitionZeroStoppedBeforeRecovery;
     private bool _draining;
 
     public ChannelRouter(ChannelDefinition definition, ChannelSchema schema, PartitionSettings partitionSettings, EntityParentSettings parentSettings)
@@ -73,11 +75,7 @@ internal sealed class ChannelRouter : EntityParent
                 _legacyKeys = recovered.Keys
                     .Where(key => DedupKeys.ShardOf(key, _definition.Partitions) != 0)
                     .ToHashSet(StringComparer.Ordinal);
-                while (_awaitingLegacyKeys.TryDequeue(out var waiting))
-                    Route(waiting.Publish, waiting.Sender);
-                foreach (var requester in _drainsAwaitingLegacyKeys)
-                    DrainPartitions(requester);
-                _drainsAwaitingLegacyKeys.Clear();
+                ReleaseHeld();
                 break;
             case Subscribe { Subscriber: null }:
                 Sender.Tell(new ChannelRejected(_definition.Name, "subscriber missing"));
@@ -123,6 +121,13 @@ internal sealed class ChannelRouter : EntityParent
             Context.Stop(target);
     }
 
+    public const int MaxPublisherIdLength = 256;
+
+    private static bool IsValidPublisherId(string? publisherId) =>
+        !string.IsNullOrEmpty(publisherId) && publisherId.Length <= MaxPublisherIdLength && DedupKeys.IsWellFormedUtf16(publisherId);
+
+    private static bool IsValidCausalId(string? id) => id is null || IsValidPublisherId(id);
+
     private void Reject(IActorRef publisher, PublishFailure reason, string detail)
     {
         Metrics.LiminalMetrics.For(Context.System).PublishRejected();
@@ -140,10 +145,29 @@ internal sealed class ChannelRouter : EntityParent
             return;
         }
         // The publishes held until partition 0 has recovered were accepted before this drain: drain behind them.
-        if (_legacyKeys is null)
-            _drainsAwaitingLegacyKeys.Add(Sender);
+        if (_heldForPartitionZero.Count > 0)
+            _heldForPartitionZero.Enqueue((DrainPublishes.Instance, Sender));
         else
             DrainPartitions(Sender);
+    }
+
+    protected override void OnEntityStopped(string entityId)
+    {
+        if (entityId != PartitionId(0) || _legacyKeys is not null)
+            return;
+        _partitionZeroStoppedBeforeRecovery = true;
+        ReleaseHeld();
+    }
+
+    private void ReleaseHeld()
+    {
+        while (_heldForPartitionZero.TryDequeue(out var held))
+        {
+            if (held.Request is Publish publish)
+                Route(publish, held.Sender);
+            else
+                DrainPartitions(held.Sender);
+        }
     }
 
     private void DrainPartitions(IActorRef requester)
@@ -165,6 +189,12 @@ internal sealed class ChannelRouter : EntityParent
             Reject(publisher, PublishFailure.SchemaMismatch, "envelope or payload missing");
             return;
         }
+        if (!IsValidPublisherId(publish.Envelope.PublisherId) || publish.Envelope.Causal is { } causal && !(IsValidCausalId(causal.CorrelationId) && IsValidCausalId(causal.CausationId)))
+        {
+            // Stored with the message: one that does not round-trip through UTF-8 would come back from a replay as another publisher.
+            Reject(publisher, PublishFailure.SchemaMismatch, $"the envelope's publisher id must be 1 to {MaxPublisherIdLength} characters of well-formed UTF-16, and its correlation and causation ids at most as long");
+            return;
+        }
         if (_schema.Check(publish.Envelope.Payload) is { } problem)
         {
             Reject(publisher, PublishFailure.SchemaMismatch, problem);
@@ -182,10 +212,10 @@ internal sealed class ChannelRouter : EntityParent
             return;
         }
 
-        if (_legacyKeys is not null)
+        if (_legacyKeys is not null || _partitionZeroStoppedBeforeRecovery)
             Route(publish, publisher);
-        else if (_awaitingLegacyKeys.Count < _parentSettings.BufferSize)
-            _awaitingLegacyKeys.Enqueue((publish, publisher));
+        else if (_heldForPartitionZero.Count < _parentSettings.BufferSize)
+            _heldForPartitionZero.Enqueue((publish, publisher));
         else
             Reject(publisher, PublishFailure.Overloaded, "partition 0 is recovering; retry later");
     }
@@ -194,6 +224,11 @@ internal sealed class ChannelRouter : EntityParent
     {
         // A key's scope is its channel: with no PartitionKey, the key itself chooses the partition, so every
         // retry of a key meets the partition that knows it.
+        if (publish.PartitionKey is null && publish.IdempotencyKey is not null && _legacyKeys is null)
+        {
+            Reject(publisher, PublishFailure.Overloaded, "partition 0 has not recovered, so whether an older version stored this key there is unknown; retry later");
+            return;
+        }
         var partition = publish.PartitionKey is { } partitionKey ? DedupKeys.ShardOf(partitionKey, _definition.Partitions)
             : publish.IdempotencyKey is { } key && !_legacyKeys!.Contains(key) ? DedupKeys.ShardOf(key, _definition.Partitions)
             : 0;

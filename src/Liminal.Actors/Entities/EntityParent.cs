@@ -13,7 +13,9 @@ namespace Liminal.Actors.Entities;
 /// <remarks>
 /// A persistent actor stops itself when a journal write fails, and whatever was still in its mailbox (or
 /// sent to it before the parent saw it terminate) becomes a dead letter. The parent watches the dead letters
-/// addressed to its own children and buffers them for the next incarnation, so no request goes unanswered.
+/// addressed to its own children and answers each with the family's typed "overloaded" reply (retry later), so
+/// no request goes unanswered; it does not deliver them to the next incarnation, which may already have been
+/// handed later messages: order between one sender's requests is kept.
 /// </remarks>
 public abstract class EntityParent : UntypedActor, IWithTimers
 {
@@ -42,6 +44,9 @@ public abstract class EntityParent : UntypedActor, IWithTimers
 
     /// <summary>The typed reply for a message that cannot be buffered, or null to drop it (for one-way messages).</summary>
     protected abstract object? Overloaded(object message);
+
+    /// <summary>An entity stopped unexpectedly (it is restarted after a backoff; its messages are buffered meanwhile).</summary>
+    protected virtual void OnEntityStopped(string entityId) { }
 
     /// <summary>Messages not addressed to an entity.</summary>
     protected virtual void OnNonEntityMessage(object message) => Unhandled(message);
@@ -119,7 +124,12 @@ public abstract class EntityParent : UntypedActor, IWithTimers
         // A bounce from the current incarnation means it is stopping: buffer from now on, before Terminated.
         if (_idsByRef.TryGetValue(dead.Recipient, out var dying))
             _buffers.TryAdd(dying, new Queue<(object, IActorRef)>());
-        Deliver(Uri.UnescapeDataString(dead.Recipient.Path.Name), dead.Message, dead.Sender);
+        // It was sent before messages that may already be buffered or delivered to the next incarnation: delivering it
+        // now would reorder them (one producer's publishes stored out of order). Refuse it, typed, so its sender retries.
+        if (Overloaded(dead.Message) is { } refusal)
+            dead.Sender.Tell(refusal);
+        else
+            Deliver(Uri.UnescapeDataString(dead.Recipient.Path.Name), dead.Message, dead.Sender);
     }
 
     private void OnPassivate(Akka.Cluster.Sharding.Passivate passivate)
@@ -157,6 +167,7 @@ public abstract class EntityParent : UntypedActor, IWithTimers
         Log.Warning("Entity {0} stopped unexpectedly (failure {1}); restarting in {2}", id, failures, delay);
         _buffers.TryAdd(id, new Queue<(object, IActorRef)>());
         Timers.StartSingleTimer(("restart", id), new RestartEntity(id), delay);
+        OnEntityStopped(id);
         return true;
     }
 
