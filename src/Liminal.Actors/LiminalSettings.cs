@@ -32,6 +32,9 @@ public sealed record LiminalSettings
     /// <summary>A consumer's offsets record with no request for this long passivates.</summary>
     public TimeSpan OffsetsIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>A pipeline remembers a processed event id (<c>RecordProcessed</c>) this long.</summary>
+    public TimeSpan OffsetsRetention { get; init; } = TimeSpan.FromDays(7);
+
     /// <summary>A persistent actor saves a snapshot after this many events.</summary>
     public int SnapshotEvery { get; init; } = 10_000;
 
@@ -87,6 +90,7 @@ public sealed record LiminalSettings
             ConversationIdleTimeout = Read("conversations.idle-timeout", k => liminal.GetTimeSpan(k), defaults.ConversationIdleTimeout),
             ConversationKeepOutputsOfFinished = Read("conversations.keep-outputs-of-finished", k => liminal.GetInt(k), defaults.ConversationKeepOutputsOfFinished),
             OffsetsIdleTimeout = Read("offsets.idle-timeout", k => liminal.GetTimeSpan(k), defaults.OffsetsIdleTimeout),
+            OffsetsRetention = Read("offsets.retention", k => liminal.GetTimeSpan(k), defaults.OffsetsRetention),
             SnapshotEvery = Read("snapshot-every", k => liminal.GetInt(k), defaults.SnapshotEvery),
             DrainTimeout = Read("drain-timeout", k => liminal.GetTimeSpan(k), defaults.DrainTimeout),
             Entities = new EntityParentSettings(
@@ -124,6 +128,8 @@ public sealed record LiminalSettings
             problems.Add($"liminal.conversations.keep-outputs-of-finished: {ConversationKeepOutputsOfFinished} must not be negative");
         if (OffsetsIdleTimeout <= TimeSpan.Zero)
             problems.Add($"liminal.offsets.idle-timeout: {OffsetsIdleTimeout} must be positive");
+        if (OffsetsRetention <= TimeSpan.Zero)
+            problems.Add($"liminal.offsets.retention: {OffsetsRetention} must be positive");
         if (SnapshotEvery < 1)
             problems.Add($"liminal.snapshot-every: {SnapshotEvery} must be at least 1");
         if (DrainTimeout < TimeSpan.Zero)
@@ -143,6 +149,8 @@ public sealed record LiminalSettings
 
     internal Conversations.ConversationSettings Conversation =>
         new(new Conversations.ConversationPolicy(ConversationKeepOutputsOfFinished), ConversationIdleTimeout, SnapshotEvery, Clock);
+
+    internal Offsets.OffsetsSettings Offsets => new(SnapshotEvery, OffsetsIdleTimeout, OffsetsRetention, Clock);
 
     private static List<ChannelDefinition> ReadChannels(Config liminal, List<string> problems)
     {

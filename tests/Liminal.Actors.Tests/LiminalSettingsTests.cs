@@ -55,3 +55,24 @@ public sealed class LiminalSettingsTests
         Assert.Contains(error.Problems, p => p.StartsWith("liminal.channels[0].name"));
     }
 }
+
+public sealed class LeaseAndRetentionSettingsTests
+{
+    [Fact]
+    public void The_lease_and_retention_defaults_are_the_documented_ones_and_are_read_from_their_keys()
+    {
+        Assert.Equal(TimeSpan.FromDays(7), LiminalSettings.FromConfig(ConfigurationFactory.Empty).OffsetsRetention);
+
+        var read = LiminalSettings.FromConfig(ConfigurationFactory.ParseString("liminal.offsets.retention = 12h"));
+        Assert.Equal(TimeSpan.FromHours(12), read.OffsetsRetention);
+    }
+
+    [Fact]
+    public void A_lease_or_retention_that_is_not_positive_is_reported_with_its_key()
+    {
+        var error = Assert.Throws<LiminalConfigurationException>(() => LiminalSettings.FromConfig(ConfigurationFactory.ParseString(
+            "liminal.offsets.retention = 0s")));
+
+        Assert.StartsWith("liminal.offsets.retention:", Assert.Single(error.Problems));
+    }
+}

@@ -173,6 +173,24 @@ public sealed class OldJournalReplaySpecs : LiminalTestKit
         Assert.Equal(new OffsetCommitted("billing", "orders-0", 4), Ask<OffsetCommitted>(offsets, new CommitOffset("billing", "orders-0", 4)));
     }
 
+    [Fact]
+    public void Old_processed_ids_are_kept_for_the_retention_counted_from_the_first_record_that_carries_a_time()
+    {
+        var offsets = StartBus().Offsets;
+        var retention = Settings.OffsetsRetention;
+
+        // The old log holds no processing times: old ids are kept until a record that carries one, and from then on
+        // count their retention from it.
+        Clock.Advance(retention);
+        Assert.True(Ask<ProcessedStatus>(offsets, new WasProcessed("ingest", "evt-01")).Processed);
+        Ask<ProcessedRecorded>(offsets, new RecordProcessed("ingest", "evt-08"));
+        Clock.Advance(retention - TimeSpan.FromMilliseconds(1));
+        Assert.True(Ask<ProcessedStatus>(offsets, new WasProcessed("ingest", "evt-01")).Processed);
+        Clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.False(Ask<ProcessedStatus>(offsets, new WasProcessed("ingest", "evt-01")).Processed);
+        Assert.False(Ask<ProcessedStatus>(offsets, new WasProcessed("ingest", "evt-08")).Processed);
+    }
+
     private static Delivery Order(int partition, long sequenceNr, string orderId, CausalContext? causal = null) =>
         new("orders", partition, sequenceNr,
             new MessageEnvelope(Encoding.UTF8.GetBytes($"{{\"orderId\":\"{orderId}\",\"amount\":{orderId[^1] - '0'}}}"), "shop", causal));
