@@ -29,6 +29,12 @@ public sealed record LiminalSettings
     /// <summary>Finished messages beyond this many (oldest first) drop their step outputs; they stay finished.</summary>
     public int ConversationKeepOutputsOfFinished { get; init; } = 1_000;
 
+    /// <summary>A delivery holds a message for this long after receiving it or recording for it; others get InProgress.</summary>
+    public TimeSpan ConversationLease { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A conversation remembers a message this long after it finished (or its last activity): the redelivery horizon.</summary>
+    public TimeSpan ConversationRetention { get; init; } = TimeSpan.FromDays(7);
+
     /// <summary>A consumer's offsets record with no request for this long passivates.</summary>
     public TimeSpan OffsetsIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
@@ -89,6 +95,8 @@ public sealed record LiminalSettings
             ChannelDedupMaxKeysPerPartition = Read("channel-dedup.max-keys-per-partition", k => liminal.GetInt(k), defaults.ChannelDedupMaxKeysPerPartition),
             ConversationIdleTimeout = Read("conversations.idle-timeout", k => liminal.GetTimeSpan(k), defaults.ConversationIdleTimeout),
             ConversationKeepOutputsOfFinished = Read("conversations.keep-outputs-of-finished", k => liminal.GetInt(k), defaults.ConversationKeepOutputsOfFinished),
+            ConversationLease = Read("conversations.lease", k => liminal.GetTimeSpan(k), defaults.ConversationLease),
+            ConversationRetention = Read("conversations.retention", k => liminal.GetTimeSpan(k), defaults.ConversationRetention),
             OffsetsIdleTimeout = Read("offsets.idle-timeout", k => liminal.GetTimeSpan(k), defaults.OffsetsIdleTimeout),
             OffsetsRetention = Read("offsets.retention", k => liminal.GetTimeSpan(k), defaults.OffsetsRetention),
             SnapshotEvery = Read("snapshot-every", k => liminal.GetInt(k), defaults.SnapshotEvery),
@@ -126,6 +134,10 @@ public sealed record LiminalSettings
             problems.Add($"liminal.conversations.idle-timeout: {ConversationIdleTimeout} must be positive");
         if (ConversationKeepOutputsOfFinished < 0)
             problems.Add($"liminal.conversations.keep-outputs-of-finished: {ConversationKeepOutputsOfFinished} must not be negative");
+        if (ConversationLease <= TimeSpan.Zero)
+            problems.Add($"liminal.conversations.lease: {ConversationLease} must be positive");
+        if (ConversationRetention <= TimeSpan.Zero)
+            problems.Add($"liminal.conversations.retention: {ConversationRetention} must be positive");
         if (OffsetsIdleTimeout <= TimeSpan.Zero)
             problems.Add($"liminal.offsets.idle-timeout: {OffsetsIdleTimeout} must be positive");
         if (OffsetsRetention <= TimeSpan.Zero)
@@ -148,7 +160,8 @@ public sealed record LiminalSettings
         new(ChannelDedupWindow ?? DedupTtl, ChannelDedupMaxKeysPerPartition, SnapshotEvery, Clock);
 
     internal Conversations.ConversationSettings Conversation =>
-        new(new Conversations.ConversationPolicy(ConversationKeepOutputsOfFinished), ConversationIdleTimeout, SnapshotEvery, Clock);
+        new(new Conversations.ConversationPolicy(ConversationKeepOutputsOfFinished) { Lease = ConversationLease, Retention = ConversationRetention },
+            ConversationIdleTimeout, SnapshotEvery, Clock);
 
     internal Offsets.OffsetsSettings Offsets => new(SnapshotEvery, OffsetsIdleTimeout, OffsetsRetention, Clock);
 

@@ -149,7 +149,8 @@ public sealed class OldJournalReplaySpecs : LiminalTestKit
         Assert.Equal(new RedeliveryDecision.Skip(), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("order-flow-42", "m4")));
         Assert.Equal(new RedeliveryDecision.Skip(), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("billing-7", "inv-1")));
 
-        Assert.Equal(new EventRecorded("order-flow-42", 18),
+        // The old log has no leases: m2 and m3 were free to resume, and each resume took the lease (events 18 and 19).
+        Assert.Equal(new EventRecorded("order-flow-42", 20),
             Ask<EventRecorded>(conversations, new RecordStepCompleted("order-flow-42", "m2", 1, Encoding.UTF8.GetBytes("charged:7.50"))));
         Assert.Equal(new EventRecorded("billing-7", 5), Ask<EventRecorded>(conversations, new RecordError("billing-7", "inv-1", "late")));
     }
@@ -189,6 +190,19 @@ public sealed class OldJournalReplaySpecs : LiminalTestKit
         Clock.Advance(TimeSpan.FromMilliseconds(1));
         Assert.False(Ask<ProcessedStatus>(offsets, new WasProcessed("ingest", "evt-01")).Processed);
         Assert.False(Ask<ProcessedStatus>(offsets, new WasProcessed("ingest", "evt-08")).Processed);
+    }
+
+    [Fact]
+    public void Old_finished_messages_are_kept_for_the_retention_counted_from_their_receive_time()
+    {
+        var conversations = StartBus().Conversations;
+        // The old log holds no finish times: a finished message counts its retention from its receive time.
+        // billing-7's inv-1 was received at 00:00:48 (its MessageReceived says so) and finished a few seconds later.
+        var receivedAt = DateTimeOffset.Parse("2026-01-01T00:00:48Z");
+        Clock.SetUtcNow(receivedAt.Add(Settings.ConversationRetention).AddMilliseconds(-1));
+        Assert.Equal(new RedeliveryDecision.Skip(), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("billing-7", "inv-1")));
+        Clock.SetUtcNow(receivedAt.Add(Settings.ConversationRetention));
+        Assert.Equal(new RedeliveryDecision.Start(), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("billing-7", "inv-1")));
     }
 
     private static Delivery Order(int partition, long sequenceNr, string orderId, CausalContext? causal = null) =>
