@@ -117,7 +117,7 @@ public sealed class LiminalBus
     {
         EnsureReady(system, settings);
         return system.ActorOf(
-            OffsetsRegion.Props(settings.SnapshotEvery, settings.OffsetsIdleTimeout, settings.Entities, settings.Clock),
+            OffsetsRegion.Props(settings.Offsets, settings.Entities),
             "liminal-offsets");
     }
 

@@ -29,8 +29,17 @@ public sealed record LiminalSettings
     /// <summary>Finished messages beyond this many (oldest first) drop their step outputs; they stay finished.</summary>
     public int ConversationKeepOutputsOfFinished { get; init; } = 1_000;
 
+    /// <summary>A delivery holds a message for this long after receiving it or recording for it; others get InProgress.</summary>
+    public TimeSpan ConversationLease { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A conversation remembers a message this long after it finished (or its last activity): the redelivery horizon.</summary>
+    public TimeSpan ConversationRetention { get; init; } = TimeSpan.FromDays(7);
+
     /// <summary>A consumer's offsets record with no request for this long passivates.</summary>
     public TimeSpan OffsetsIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>A pipeline remembers a processed event id (<c>RecordProcessed</c>) this long.</summary>
+    public TimeSpan OffsetsRetention { get; init; } = TimeSpan.FromDays(7);
 
     /// <summary>A persistent actor saves a snapshot after this many events.</summary>
     public int SnapshotEvery { get; init; } = 10_000;
@@ -86,7 +95,10 @@ public sealed record LiminalSettings
             ChannelDedupMaxKeysPerPartition = Read("channel-dedup.max-keys-per-partition", k => liminal.GetInt(k), defaults.ChannelDedupMaxKeysPerPartition),
             ConversationIdleTimeout = Read("conversations.idle-timeout", k => liminal.GetTimeSpan(k), defaults.ConversationIdleTimeout),
             ConversationKeepOutputsOfFinished = Read("conversations.keep-outputs-of-finished", k => liminal.GetInt(k), defaults.ConversationKeepOutputsOfFinished),
+            ConversationLease = Read("conversations.lease", k => liminal.GetTimeSpan(k), defaults.ConversationLease),
+            ConversationRetention = Read("conversations.retention", k => liminal.GetTimeSpan(k), defaults.ConversationRetention),
             OffsetsIdleTimeout = Read("offsets.idle-timeout", k => liminal.GetTimeSpan(k), defaults.OffsetsIdleTimeout),
+            OffsetsRetention = Read("offsets.retention", k => liminal.GetTimeSpan(k), defaults.OffsetsRetention),
             SnapshotEvery = Read("snapshot-every", k => liminal.GetInt(k), defaults.SnapshotEvery),
             DrainTimeout = Read("drain-timeout", k => liminal.GetTimeSpan(k), defaults.DrainTimeout),
             Entities = new EntityParentSettings(
@@ -122,8 +134,14 @@ public sealed record LiminalSettings
             problems.Add($"liminal.conversations.idle-timeout: {ConversationIdleTimeout} must be positive");
         if (ConversationKeepOutputsOfFinished < 0)
             problems.Add($"liminal.conversations.keep-outputs-of-finished: {ConversationKeepOutputsOfFinished} must not be negative");
+        if (ConversationLease <= TimeSpan.Zero)
+            problems.Add($"liminal.conversations.lease: {ConversationLease} must be positive");
+        if (ConversationRetention <= TimeSpan.Zero)
+            problems.Add($"liminal.conversations.retention: {ConversationRetention} must be positive");
         if (OffsetsIdleTimeout <= TimeSpan.Zero)
             problems.Add($"liminal.offsets.idle-timeout: {OffsetsIdleTimeout} must be positive");
+        if (OffsetsRetention <= TimeSpan.Zero)
+            problems.Add($"liminal.offsets.retention: {OffsetsRetention} must be positive");
         if (SnapshotEvery < 1)
             problems.Add($"liminal.snapshot-every: {SnapshotEvery} must be at least 1");
         if (DrainTimeout < TimeSpan.Zero)
@@ -142,7 +160,10 @@ public sealed record LiminalSettings
         new(ChannelDedupWindow ?? DedupTtl, ChannelDedupMaxKeysPerPartition, SnapshotEvery, Clock);
 
     internal Conversations.ConversationSettings Conversation =>
-        new(new Conversations.ConversationPolicy(ConversationKeepOutputsOfFinished), ConversationIdleTimeout, SnapshotEvery, Clock);
+        new(new Conversations.ConversationPolicy(ConversationKeepOutputsOfFinished) { Lease = ConversationLease, Retention = ConversationRetention },
+            ConversationIdleTimeout, SnapshotEvery, Clock);
+
+    internal Offsets.OffsetsSettings Offsets => new(SnapshotEvery, OffsetsIdleTimeout, OffsetsRetention, Clock);
 
     private static List<ChannelDefinition> ReadChannels(Config liminal, List<string> problems)
     {

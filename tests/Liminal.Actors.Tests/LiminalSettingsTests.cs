@@ -55,3 +55,31 @@ public sealed class LiminalSettingsTests
         Assert.Contains(error.Problems, p => p.StartsWith("liminal.channels[0].name"));
     }
 }
+
+public sealed class LeaseAndRetentionSettingsTests
+{
+    [Fact]
+    public void The_lease_and_retention_defaults_are_the_documented_ones_and_are_read_from_their_keys()
+    {
+        var defaults = LiminalSettings.FromConfig(ConfigurationFactory.Empty);
+        Assert.Equal((TimeSpan.FromSeconds(30), TimeSpan.FromDays(7), TimeSpan.FromDays(7)),
+            (defaults.ConversationLease, defaults.ConversationRetention, defaults.OffsetsRetention));
+
+        var read = LiminalSettings.FromConfig(ConfigurationFactory.ParseString(
+            "liminal { conversations { lease = 2m, retention = 3d }\n offsets.retention = 12h }"));
+        Assert.Equal((TimeSpan.FromMinutes(2), TimeSpan.FromDays(3), TimeSpan.FromHours(12)),
+            (read.ConversationLease, read.ConversationRetention, read.OffsetsRetention));
+    }
+
+    [Fact]
+    public void A_lease_or_retention_that_is_not_positive_is_reported_with_its_key()
+    {
+        var error = Assert.Throws<LiminalConfigurationException>(() => LiminalSettings.FromConfig(ConfigurationFactory.ParseString(
+            "liminal { conversations { lease = 0s, retention = -1d }\n offsets.retention = 0s }")));
+
+        Assert.Equal(3, error.Problems.Count);
+        Assert.Contains(error.Problems, p => p.StartsWith("liminal.conversations.lease:"));
+        Assert.Contains(error.Problems, p => p.StartsWith("liminal.conversations.retention:"));
+        Assert.Contains(error.Problems, p => p.StartsWith("liminal.offsets.retention:"));
+    }
+}

@@ -38,6 +38,8 @@ public sealed class ProtocolSerializationSpecs : LiminalTestKit
         new Delivery("orders", 0, 5, new MessageEnvelope([3], "shop")), new Delivery("pings", 0, null, new MessageEnvelope([4], "p")),
         new ReplayCompleted("orders", 0, 9), new Subscribed("orders"), new Unsubscribed("orders"),
         new Processed(4), FlushOffsets.Instance, new OffsetsFlushed(4), DeliveryAck.Instance, new DeliveriesDropped("orders", 0, 3, 7, 5),
+        new RedeliveryDecision.InProgress(1767225630000), new GetStepOutput("c", "m", 1), new StepOutput("c", "m", 1, [1, 2]),
+        new StepOutput("c", "m", 2, null),
     ];
 
     [Theory]

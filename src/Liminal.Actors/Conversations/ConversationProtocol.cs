@@ -20,8 +20,14 @@ public abstract record RedeliveryDecision : ILiminalMessage
     /// <summary>Already finished: do nothing.</summary>
     public sealed record Skip : RedeliveryDecision;
 
-    /// <summary>Seen before and not finished: continue at the first step not yet completed.</summary>
+    /// <summary>Seen before and not finished: continue at the first step not yet completed (this delivery now holds the lease).</summary>
     public sealed record ResumeFrom(int StepIndex) : RedeliveryDecision;
+
+    /// <summary>
+    /// Another delivery of the message is being processed: its lease, renewed by each record for the message, runs
+    /// until <c>LeaseExpiresAtMillis</c> (bus clock). Do not process it; redeliver after that time if it did not finish.
+    /// </summary>
+    public sealed record InProgress(long LeaseExpiresAtMillis) : RedeliveryDecision;
 }
 
 public sealed record RecordProcessingStarted(string ConversationId, string MessageId) : IConversationCommand, ILiminalMessage;
@@ -67,6 +73,22 @@ public static class ConversationRejections
 /// <summary>Asks for a <see cref="ConversationSnapshot"/>.</summary>
 public sealed record GetConversationState(string ConversationId) : IConversationCommand, ILiminalMessage;
 
+/// <summary>
+/// Asks for the output a message's step recorded: what a resume needs (the input of the next step), without
+/// reading the whole conversation. Answered with <see cref="StepOutput"/>.
+/// </summary>
+public sealed record GetStepOutput(string ConversationId, string MessageId, int StepIndex) : IConversationCommand, ILiminalMessage;
+
+/// <summary>The output recorded for the step; null when the step was not recorded or its output was compacted away.</summary>
+public sealed record StepOutput(string ConversationId, string MessageId, int StepIndex, byte[]? Output) : ILiminalMessage
+{
+    public bool Equals(StepOutput? other) =>
+        other is not null && ConversationId == other.ConversationId && MessageId == other.MessageId && StepIndex == other.StepIndex
+        && (Output is null ? other.Output is null : other.Output is not null && Output.AsSpan().SequenceEqual(other.Output));
+
+    public override int GetHashCode() => HashCode.Combine(ConversationId, MessageId, StepIndex, Output?.Length);
+}
+
 /// <summary>One completed step and its output.</summary>
 public sealed record CompletedStep(string MessageId, int StepIndex, byte[] Output)
 {
@@ -82,7 +104,8 @@ public sealed record MessageError(string MessageId, string Error);
 /// <summary>
 /// A conversation's state: every received message id, those started and not finished, those finished, the latest
 /// error per message, every completed step with its output (finished messages may have been compacted to drop
-/// theirs), and the last sequence number of its log. Lists are ordered by message id, then step.
+/// theirs), and the last sequence number of its log. Lists are ordered by message id, then step. Messages past the
+/// retention (<c>liminal.conversations.retention</c>) are not listed: a redelivery of one is new.
 /// </summary>
 public sealed record ConversationSnapshot(
     string ConversationId,

@@ -16,6 +16,12 @@ public abstract record StepRunOutcome
     /// <summary>The message was finished before: nothing ran.</summary>
     public sealed record Skipped : StepRunOutcome;
 
+    /// <summary>
+    /// Another delivery of the message is running it (its lease runs until <c>LeaseExpiresAtMillis</c> on the bus
+    /// clock): nothing ran. Redeliver after that time; if that runner died, the redelivery resumes where it stopped.
+    /// </summary>
+    public sealed record InProgress(long LeaseExpiresAtMillis) : StepRunOutcome;
+
     /// <summary>A step threw; its error is recorded and a redelivery resumes at that step.</summary>
     public sealed record Failed(int StepIndex, string Error) : StepRunOutcome;
 
@@ -25,10 +31,13 @@ public abstract record StepRunOutcome
 
 /// <summary>
 /// Runs a message's steps exactly once on top of a conversation's records: asks for the redelivery decision,
-/// runs only the steps not yet completed (feeding a resumed step the stored output of the step before), records
-/// each step's output as it completes, and records finish (or the error). A step's side effect runs again only
-/// if the process died after the side effect and before its output was durable, so steps should be idempotent
-/// for that window. Participant actors call it and pipe the outcome to themselves.
+/// runs only the steps not yet completed (feeding a resumed step the stored output of the step before, read with
+/// <see cref="GetStepOutput"/>), records each step's output as it completes, and records finish (or the error).
+/// While it runs, the conversation's lease (renewed by each record) makes a second delivery of the same message
+/// answer <see cref="StepRunOutcome.InProgress"/> without running anything; a step that runs longer than
+/// <c>liminal.conversations.lease</c> lets a redelivery resume meanwhile. A step's side effect runs again only if the
+/// process died after the side effect and before its output was durable, so steps should be idempotent for that
+/// window. Participant actors call it and pipe the outcome to themselves.
 /// </summary>
 /// <example>
 /// <code>
@@ -55,16 +64,31 @@ public sealed class StepRunner(IActorRef conversations, TimeSpan? requestTimeout
                 if (await RecordAsync(new RecordProcessingStarted(conversationId, messageId), cancellationToken) is { } notStarted)
                     return notStarted;
                 break;
+            case RedeliveryDecision.InProgress running:
+                return new StepRunOutcome.InProgress(running.LeaseExpiresAtMillis);
             case RedeliveryDecision.ResumeFrom resume:
                 first = resume.StepIndex;
-                var state = await AskAsync(new GetConversationState(conversationId), cancellationToken) as ConversationSnapshot
-                            ?? throw new InvalidOperationException($"Conversation {conversationId} did not return its state");
-                // The process may have died between receiving the message and recording its start.
-                if (!state.InProgress.Contains(messageId)
-                    && await RecordAsync(new RecordProcessingStarted(conversationId, messageId), cancellationToken) is { } notRestarted)
-                    return notRestarted;
-                if (first > 0)
-                    input = StoredOutput(state, messageId, first - 1);
+                if (first == 0)
+                {
+                    // The process may have died between receiving the message and recording its start.
+                    if (await RecordAsync(new RecordProcessingStarted(conversationId, messageId), cancellationToken) is { } notRestarted)
+                        return notRestarted;
+                }
+                else
+                {
+                    // Only the input of the first step to run, not the whole conversation (which may not fit a frame).
+                    switch (await AskAsync(new GetStepOutput(conversationId, messageId, first - 1), cancellationToken))
+                    {
+                        case StepOutput { Output: { } stored }:
+                            input = stored;
+                            break;
+                        case ConversationRejected rejected:
+                            return new StepRunOutcome.Rejected(rejected);
+                        case var other:
+                            throw new InvalidOperationException(
+                                $"Conversation {conversationId} resumes {messageId} after step {first - 1} but holds no output for it: {other}");
+                    }
+                }
                 break;
             case ConversationRejected rejected:
                 return new StepRunOutcome.Rejected(rejected);
@@ -92,11 +116,6 @@ public sealed class StepRunner(IActorRef conversations, TimeSpan? requestTimeout
         return await RecordAsync(new RecordProcessingFinished(conversationId, messageId), cancellationToken)
                ?? new StepRunOutcome.Finished(output, Math.Max(0, steps.Count - first));
     }
-
-    private static byte[] StoredOutput(ConversationSnapshot state, string messageId, int stepIndex) =>
-        state.CompletedSteps.FirstOrDefault(s => s.MessageId == messageId && s.StepIndex == stepIndex)?.Output
-        ?? throw new InvalidOperationException(
-            $"Conversation {state.ConversationId} resumes {messageId} after step {stepIndex} but holds no output for it");
 
     /// <summary>Null when the event is durable, else the rejection as an outcome.</summary>
     private async Task<StepRunOutcome?> RecordAsync(IConversationCommand record, CancellationToken cancellationToken) =>

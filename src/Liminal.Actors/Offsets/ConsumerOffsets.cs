@@ -8,24 +8,22 @@ namespace Liminal.Actors.Offsets;
 public sealed class ConsumerOffsets : PersistentEntity<IOffsetsEvent>
 {
     private readonly string _owner;
-    private readonly long _snapshotEvery;
-    private readonly TimeSpan _idleTimeout;
+    private readonly OffsetsSettings _settings;
     private OffsetsState _state = new();
 
-    public ConsumerOffsets(string owner, long snapshotEvery, TimeSpan idleTimeout)
+    public ConsumerOffsets(string owner, OffsetsSettings settings)
     {
         _owner = owner;
-        _snapshotEvery = snapshotEvery;
-        _idleTimeout = idleTimeout;
+        _settings = settings;
         PersistenceId = $"offsets-{owner}";
     }
 
-    public static Props Props(string owner, long snapshotEvery, TimeSpan idleTimeout) =>
-        Akka.Actor.Props.Create(() => new ConsumerOffsets(owner, snapshotEvery, idleTimeout));
+    public static Props Props(string owner, OffsetsSettings settings) =>
+        Akka.Actor.Props.Create(() => new ConsumerOffsets(owner, settings));
 
     public override string PersistenceId { get; }
 
-    protected override long SnapshotEvery => _snapshotEvery;
+    protected override long SnapshotEvery => _settings.SnapshotEvery;
 
     protected override long SnapshotCost => _state.Count;
 
@@ -35,7 +33,7 @@ public sealed class ConsumerOffsets : PersistentEntity<IOffsetsEvent>
 
     protected override object Snapshot() => _state.ToSnapshot();
 
-    protected override void OnRecovered() => PassivateWhenIdle(_idleTimeout);
+    protected override void OnRecovered() => PassivateWhenIdle(_settings.IdleTimeout);
 
     protected override Conflict ConflictOf(object command) => command switch
     {
@@ -53,7 +51,7 @@ public sealed class ConsumerOffsets : PersistentEntity<IOffsetsEvent>
             Unhandled(command);
             return;
         }
-        var outcome = OffsetsState.Decide(_state, offsetsCommand);
+        var outcome = OffsetsState.Decide(_state, offsetsCommand, _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds(), _settings.Retention);
         if (outcome.Events.Count == 0)
             Reply(sender, outcome.Reply);
         else
@@ -64,14 +62,17 @@ public sealed class ConsumerOffsets : PersistentEntity<IOffsetsEvent>
         new OffsetRequestRejected(_owner, detail);
 }
 
-/// <summary>The actor behind <c>LiminalBus.Offsets</c>: routes each request to its consumer's record.</summary>
-public sealed class OffsetsRegion(long snapshotEvery, TimeSpan idleTimeout, EntityParentSettings parentSettings, TimeProvider clock)
-    : EntityParent(new OffsetsMessageExtractor(), parentSettings, clock)
-{
-    public static Props Props(long snapshotEvery, TimeSpan idleTimeout, EntityParentSettings parentSettings, TimeProvider clock) =>
-        Akka.Actor.Props.Create(() => new OffsetsRegion(snapshotEvery, idleTimeout, parentSettings, clock));
+/// <summary>What every consumer's offsets record needs from <see cref="LiminalSettings"/> (<c>Retention</c>: how long a processed event id is remembered).</summary>
+public sealed record OffsetsSettings(long SnapshotEvery, TimeSpan IdleTimeout, TimeSpan Retention, TimeProvider Clock);
 
-    protected override Props EntityProps(string entityId) => ConsumerOffsets.Props(entityId, snapshotEvery, idleTimeout);
+/// <summary>The actor behind <c>LiminalBus.Offsets</c>: routes each request to its consumer's record.</summary>
+public sealed class OffsetsRegion(OffsetsSettings settings, EntityParentSettings parentSettings)
+    : EntityParent(new OffsetsMessageExtractor(), parentSettings, settings.Clock)
+{
+    public static Props Props(OffsetsSettings settings, EntityParentSettings parentSettings) =>
+        Akka.Actor.Props.Create(() => new OffsetsRegion(settings, parentSettings));
+
+    protected override Props EntityProps(string entityId) => ConsumerOffsets.Props(entityId, settings);
 
     protected override object? Overloaded(object message) => message is IOffsetsCommand command
         ? new OffsetRequestRejected(command.Owner, "offsets restarting; retry later")

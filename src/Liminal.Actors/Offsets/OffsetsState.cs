@@ -1,3 +1,5 @@
+using Liminal.Actors.Persistence;
+
 namespace Liminal.Actors.Offsets;
 
 /// <summary>What an offsets request decided: the one reply, and the events that must be durable before it is sent.</summary>
@@ -6,20 +8,28 @@ public sealed record OffsetsOutcome(object Reply, IReadOnlyList<IOffsetsEvent> E
     public static OffsetsOutcome ReplyOnly(object reply) => new(reply, []);
 }
 
-/// <summary>A consumer's positions per stream and the event ids its pipeline processed; folded in place.</summary>
+/// <summary>
+/// A consumer's positions per stream and the event ids its pipeline processed, each id kept for
+/// <c>liminal.offsets.retention</c> after it was processed; folded in place.
+/// </summary>
 public sealed class OffsetsState
 {
     public const int MaxNameLength = 1024;
 
     private readonly Dictionary<string, long> _offsets = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _processed = new(StringComparer.Ordinal);
+    // Each processed id and when it was processed (null: recorded before retention and not yet given a time).
+    private readonly Dictionary<string, long?> _processed = new(StringComparer.Ordinal);
+    private readonly List<string> _untimed = [];
+    private readonly RetentionIndex _byAnchor = new();
 
     public int Count => _offsets.Count + _processed.Count;
 
     public static bool IsValidName(string? name) => !string.IsNullOrEmpty(name) && name.Length <= MaxNameLength;
 
-    public static OffsetsOutcome Decide(OffsetsState state, IOffsetsCommand command)
+    /// <summary>Decides <paramref name="command"/> at <paramref name="nowMillis"/>; processed ids older than <paramref name="retention"/> count as never processed.</summary>
+    public static OffsetsOutcome Decide(OffsetsState state, IOffsetsCommand command, long nowMillis, TimeSpan retention)
     {
+        var forgetsUpTo = nowMillis - (long)retention.TotalMilliseconds;
         if (!IsValidName(command.Owner))
             return Reject(command, $"consumer or pipeline name must be 1 to {MaxNameLength} characters");
 
@@ -42,15 +52,20 @@ public sealed class OffsetsState
             case RecordProcessed r when !IsValidName(r.EventId):
                 return Reject(command, $"event id must be 1 to {MaxNameLength} characters");
             case RecordProcessed r:
-                return state._processed.Contains(r.EventId)
+                return state.Holds(r.EventId, forgetsUpTo)
                     ? OffsetsOutcome.ReplyOnly(new ProcessedRecorded(r.Pipeline, r.EventId))
-                    : new OffsetsOutcome(new ProcessedRecorded(r.Pipeline, r.EventId), [new EventProcessed(r.EventId)]);
+                    : new OffsetsOutcome(new ProcessedRecorded(r.Pipeline, r.EventId),
+                        [new EventProcessed(r.EventId) { ProcessedAtMillis = nowMillis, ForgetsUpToMillis = forgetsUpTo }]);
             case WasProcessed w:
-                return OffsetsOutcome.ReplyOnly(new ProcessedStatus(w.Pipeline, w.EventId, w.EventId is not null && state._processed.Contains(w.EventId)));
+                return OffsetsOutcome.ReplyOnly(new ProcessedStatus(w.Pipeline, w.EventId, w.EventId is not null && state.Holds(w.EventId, forgetsUpTo)));
             default:
                 throw new ArgumentException($"Not an offsets command: {command.GetType().Name}", nameof(command));
         }
     }
+
+    /// <summary>Processed and not yet past the retention (also before the next record drops it).</summary>
+    private bool Holds(string eventId, long forgetsUpTo) =>
+        _processed.TryGetValue(eventId, out var processedAt) && (processedAt is null || processedAt > forgetsUpTo);
 
     private static OffsetsOutcome Reject(IOffsetsCommand command, string reason) =>
         OffsetsOutcome.ReplyOnly(new OffsetRequestRejected(command.Owner ?? string.Empty, reason));
@@ -64,21 +79,49 @@ public sealed class OffsetsState
                 if (!state._offsets.TryGetValue(advanced.Stream, out var stored) || advanced.Offset > stored)
                     state._offsets[advanced.Stream] = advanced.Offset;
                 break;
+            case EventProcessed { ProcessedAtMillis: { } processedAt } processed:
+                if (processed.ForgetsUpToMillis is { } cutoff)
+                    state._byAnchor.RemoveUpTo(cutoff, id => state._processed.Remove(id));
+                // Ids recorded before retention count theirs from the first record that carries a time.
+                foreach (var id in state._untimed)
+                    state.Stamp(id, processedAt);
+                state._untimed.Clear();
+                state.Stamp(processed.EventId, processedAt);
+                break;
             case EventProcessed processed:
-                state._processed.Add(processed.EventId);
+                if (state._processed.TryAdd(processed.EventId, null))
+                    state._untimed.Add(processed.EventId);
                 break;
         }
         return state;
     }
 
-    public OffsetsSnapshot ToSnapshot() => new(new Dictionary<string, long>(_offsets), _processed.ToArray());
+    private void Stamp(string eventId, long processedAt)
+    {
+        if (_processed.TryGetValue(eventId, out var previous) && previous is { } anchored)
+            _byAnchor.Move(eventId, anchored, processedAt);
+        else
+            _byAnchor.Add(eventId, processedAt);
+        _processed[eventId] = processedAt;
+    }
+
+    public OffsetsSnapshot ToSnapshot() =>
+        new(new Dictionary<string, long>(_offsets), _processed.Keys.ToArray()) { ProcessedAtMillis = _processed.Values.ToArray() };
 
     public static OffsetsState FromSnapshot(OffsetsSnapshot snapshot)
     {
         var state = new OffsetsState();
         foreach (var (stream, offset) in snapshot.Offsets)
             state._offsets[stream] = offset;
-        state._processed.UnionWith(snapshot.Processed);
+        for (var i = 0; i < snapshot.Processed.Length; i++)
+        {
+            var processedAt = snapshot.ProcessedAtMillis?[i];
+            state._processed[snapshot.Processed[i]] = processedAt;
+            if (processedAt is { } anchor)
+                state._byAnchor.Add(snapshot.Processed[i], anchor);
+            else
+                state._untimed.Add(snapshot.Processed[i]);
+        }
         return state;
     }
 }

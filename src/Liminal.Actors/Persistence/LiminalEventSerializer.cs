@@ -52,6 +52,7 @@ public sealed class LiminalEventSerializer : SerializerWithStringManifest
         [typeof(OffsetAdvanced)] = "offsets.offset-advanced.v1",
         [typeof(EventProcessed)] = "offsets.event-processed.v1",
         [typeof(OffsetsSnapshot)] = "offsets.snapshot.v1",
+        [typeof(MessageLeased)] = "conversation.message-leased.v1",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> TypeByManifest =

@@ -62,7 +62,7 @@ public sealed class RejectedWriteAttacks : FaultInjectionTestKit
     [Fact]
     public async Task Offset_commit_waiting_behind_a_rejected_commit_of_the_same_stream_is_answered()
     {
-        var offsets = Sys.ActorOf(ConsumerOffsets.Props("consumer", 1_000, TimeSpan.FromHours(1)));
+        var offsets = Sys.ActorOf(ConsumerOffsets.Props("consumer", new OffsetsSettings(1_000, TimeSpan.FromHours(1), TimeSpan.FromDays(7), Clock)));
         offsets.Tell(new GetOffset("consumer", "s"));
         ExpectMsg<CurrentOffset>();
 

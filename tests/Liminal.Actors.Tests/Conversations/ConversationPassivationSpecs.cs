@@ -22,7 +22,10 @@ public sealed class ConversationPassivationSpecs : LiminalTestKit
             Assert.Equal(new EntityStats(0, 0), ExpectMsg<EntityStats>());
         }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
 
-        // Each comes back by replay with what it had recorded.
+        // Each comes back by replay with what it had recorded, the lease of its first delivery included.
+        foreach (var id in ids.Take(50))
+            Assert.IsType<RedeliveryDecision.InProgress>(Ask<RedeliveryDecision>(conversations, new ReceiveMessage(id, "m")));
+        Clock.Advance(DefaultSettings.ConversationLease);
         foreach (var id in ids.Take(50))
             Assert.Equal(new RedeliveryDecision.ResumeFrom(0), Ask<RedeliveryDecision>(conversations, new ReceiveMessage(id, "m")));
     }

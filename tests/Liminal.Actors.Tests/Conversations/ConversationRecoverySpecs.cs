@@ -38,11 +38,16 @@ public sealed class ConversationRecoverySpecs : LiminalTestKit
 
             Assert.Equal(before, Ask<ConversationSnapshot>(conversations, new GetConversationState("orders"), probe));
             Assert.Equal(new RedeliveryDecision.Skip(), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("orders", "finished"), probe));
-            Assert.Equal(new RedeliveryDecision.ResumeFrom(2), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("orders", "partial"), probe));
+            // The leases recorded before the restart still hold; the error ended that message's lease.
+            var leaseEnd = Clock.GetUtcNow().Add(settings.ConversationLease).ToUnixTimeMilliseconds();
+            Assert.Equal(new RedeliveryDecision.InProgress(leaseEnd), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("orders", "partial"), probe));
+            Assert.Equal(new RedeliveryDecision.InProgress(leaseEnd), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("orders", "received"), probe));
             Assert.Equal(new RedeliveryDecision.ResumeFrom(0), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("orders", "errored"), probe));
+            Clock.Advance(settings.ConversationLease);
+            Assert.Equal(new RedeliveryDecision.ResumeFrom(2), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("orders", "partial"), probe));
             Assert.Equal(new RedeliveryDecision.ResumeFrom(0), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("orders", "received"), probe));
-            // The log continues after the last stored event.
-            Assert.Equal(new EventRecorded("orders", 13), Ask<EventRecorded>(conversations, new RecordProcessingFinished("orders", "partial"), probe));
+            // The log continues after the last stored event (and the three leases the resumes took).
+            Assert.Equal(new EventRecorded("orders", 16), Ask<EventRecorded>(conversations, new RecordProcessingFinished("orders", "partial"), probe));
         }
         finally
         {

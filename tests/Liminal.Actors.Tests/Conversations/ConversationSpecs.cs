@@ -39,7 +39,7 @@ public sealed class ConversationSpecs : LiminalTestKit
     }
 
     [Fact]
-    public void Received_started_and_errored_messages_resume_after_their_last_completed_step()
+    public void Received_started_and_errored_messages_resume_after_their_last_completed_step_once_no_delivery_holds_them()
     {
         var conversations = StartConversations();
         Ask<RedeliveryDecision.Start>(conversations, new ReceiveMessage("c", "received"));
@@ -50,12 +50,16 @@ public sealed class ConversationSpecs : LiminalTestKit
         Ask<RedeliveryDecision.Start>(conversations, new ReceiveMessage("c", "errored"));
         Ask<EventRecorded>(conversations, new RecordStepCompleted("c", "errored", 0, [3]));
         Ask<EventRecorded>(conversations, new RecordError("c", "errored", "boom"));
+        Clock.Advance(DefaultSettings.ConversationLease);   // the leases of the first deliveries ran out
         var rows = Rows("c");
 
         Assert.Equal(new RedeliveryDecision.ResumeFrom(0), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("c", "received")));
         Assert.Equal(new RedeliveryDecision.ResumeFrom(2), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("c", "in-progress")));
         Assert.Equal(new RedeliveryDecision.ResumeFrom(1), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("c", "errored")));
-        Assert.Equal(rows, Rows("c"));
+        // Each resume took the lease (one event each), so a second delivery of the same message waits.
+        Assert.Equal(rows + 3, Rows("c"));
+        var leaseEnd = Clock.GetUtcNow().Add(DefaultSettings.ConversationLease).ToUnixTimeMilliseconds();
+        Assert.Equal(new RedeliveryDecision.InProgress(leaseEnd), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("c", "errored")));
     }
 
     [Fact]

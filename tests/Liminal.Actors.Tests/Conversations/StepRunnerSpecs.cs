@@ -45,6 +45,10 @@ public sealed class StepRunnerSpecs : LiminalTestKit
         try
         {
             var runner = new StepRunner(LiminalBus.Start(restarted, DefaultSettings).Conversations, TimeSpan.FromSeconds(10));
+            // The dead runner's lease was recorded with step 2: until it runs out a redelivery runs nothing.
+            Assert.IsType<StepRunOutcome.InProgress>(await runner.RunAsync("c", "m", Order, [counted.Step(0), counted.Step(1), counted.Step(2)]));
+            Assert.Equal([1, 1, 0], counted.SideEffects);
+            Clock.Advance(DefaultSettings.ConversationLease);
             var redelivered = await runner.RunAsync("c", "m", Order, [counted.Step(0), counted.Step(1), counted.Step(2)]);
 
             var finished = Assert.IsType<StepRunOutcome.Finished>(redelivered);
@@ -86,6 +90,95 @@ public sealed class StepRunnerSpecs : LiminalTestKit
         var retried = await runner.RunAsync("c", "m", Order, [counted.Step(0), flaky, counted.Step(2)]);
         Assert.Equal(2, Assert.IsType<StepRunOutcome.Finished>(retried).StepsRun);
         Assert.Equal([1, 1, 1], counted.SideEffects);
+    }
+
+    [Fact]
+    public async Task A_message_redelivered_while_its_steps_run_gets_InProgress_and_runs_no_step_twice()
+    {
+        var counted = new CountingSteps();
+        var firstStepEntered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseFirstStep = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var runner = new StepRunner(LiminalBus.Start(Sys, DefaultSettings).Conversations, TimeSpan.FromSeconds(10));
+        var running = runner.RunAsync("c", "m", Order, [counted.Step(0, async () =>
+        {
+            firstStepEntered.TrySetResult();
+            await releaseFirstStep.Task;
+        }), counted.Step(1), counted.Step(2)]);
+        await firstStepEntered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // The same message again (a redelivery after an ack timeout, a second consumer) while step 0 is under way.
+        var redelivered = await runner.RunAsync("c", "m", Order, [counted.Step(0), counted.Step(1), counted.Step(2)]);
+
+        var leaseEnd = Clock.GetUtcNow().Add(DefaultSettings.ConversationLease).ToUnixTimeMilliseconds();
+        Assert.Equal(new StepRunOutcome.InProgress(leaseEnd), redelivered);
+        releaseFirstStep.SetResult();
+        Assert.Equal(3, Assert.IsType<StepRunOutcome.Finished>(await running.WaitAsync(TimeSpan.FromSeconds(10))).StepsRun);
+        Assert.Equal([1, 1, 1], counted.SideEffects);
+        Assert.IsType<StepRunOutcome.Skipped>(await runner.RunAsync("c", "m", Order, [counted.Step(0), counted.Step(1), counted.Step(2)]));
+    }
+
+    [Fact]
+    public async Task A_runner_that_hangs_leaves_a_lease_that_runs_out_and_a_redelivery_resumes_after_its_last_recorded_step()
+    {
+        var counted = new CountingSteps();
+        var hung = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondStepEntered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var runner = new StepRunner(LiminalBus.Start(Sys, DefaultSettings).Conversations, TimeSpan.FromSeconds(10));
+        _ = runner.RunAsync("c", "m", Order, [counted.Step(0), counted.Step(1, async () =>
+        {
+            secondStepEntered.TrySetResult();
+            await hung.Task;   // never completes: the process is gone as far as the conversation can tell
+        }), counted.Step(2)]);
+        // Step 1 starts only once step 0's output is durable.
+        await secondStepEntered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.IsType<StepRunOutcome.InProgress>(await runner.RunAsync("c", "m", Order, [counted.Step(0), counted.Step(1), counted.Step(2)]));
+
+        Clock.Advance(DefaultSettings.ConversationLease);
+        var resumed = await runner.RunAsync("c", "m", Order, [counted.Step(0), counted.Step(1), counted.Step(2)]);
+
+        Assert.Equal(2, Assert.IsType<StepRunOutcome.Finished>(resumed).StepsRun);
+        Assert.Equal([1, 1, 1], counted.SideEffects);
+        // The resumed step was fed step 0's stored output.
+        Assert.Equal(["order", "order+0", "order+0+1"], counted.Inputs);
+    }
+
+    /// <summary>Forwards to the conversations and remembers what was asked, like a client counting its round trips.</summary>
+    private sealed class RecordingConversations(IActorRef conversations, List<Type> asked) : UntypedActor
+    {
+        public static Props Props(IActorRef conversations, List<Type> asked) =>
+            Akka.Actor.Props.Create(() => new RecordingConversations(conversations, asked));
+
+        protected override void OnReceive(object message)
+        {
+            lock (asked)
+                asked.Add(message.GetType());
+            conversations.Forward(message);
+        }
+    }
+
+    [Fact]
+    public async Task A_resume_reads_the_one_output_it_needs_not_the_whole_conversation()
+    {
+        var conversations = LiminalBus.Start(Sys, DefaultSettings).Conversations;
+        // A conversation whose state is large: many finished messages with their outputs.
+        foreach (var id in Enumerable.Range(0, 50).Select(i => $"done-{i}"))
+        {
+            Ask<RedeliveryDecision.Start>(conversations, new ReceiveMessage("c", id));
+            Ask<EventRecorded>(conversations, new RecordStepCompleted("c", id, 0, new byte[4096]));
+            Ask<EventRecorded>(conversations, new RecordProcessingFinished("c", id));
+        }
+        Ask<RedeliveryDecision.Start>(conversations, new ReceiveMessage("c", "m"));
+        Ask<EventRecorded>(conversations, new RecordStepCompleted("c", "m", 0, "order+0"u8.ToArray()));
+        Ask<EventRecorded>(conversations, new RecordError("c", "m", "crashed after step 0"));
+        var asked = new List<Type>();
+        var counted = new CountingSteps();
+
+        var outcome = await new StepRunner(Sys.ActorOf(RecordingConversations.Props(conversations, asked)), TimeSpan.FromSeconds(10))
+            .RunAsync("c", "m", Order, [counted.Step(0), counted.Step(1)]);
+
+        Assert.Equal("order+0+1", Encoding.UTF8.GetString(Assert.IsType<StepRunOutcome.Finished>(outcome).Output));
+        lock (asked)
+            Assert.Equal([typeof(ReceiveMessage), typeof(GetStepOutput), typeof(RecordStepCompleted), typeof(RecordProcessingFinished)], asked);
     }
 
     [Fact]

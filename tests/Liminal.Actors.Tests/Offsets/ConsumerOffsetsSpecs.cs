@@ -39,6 +39,28 @@ public sealed class ConsumerOffsetsSpecs : LiminalTestKit
     }
 
     [Fact]
+    public void A_processed_event_id_is_remembered_for_the_retention_and_then_recorded_again_as_new()
+    {
+        var retention = TimeSpan.FromDays(7);
+        var offsets = LiminalBus.Start(Sys, DefaultSettings with { OffsetsRetention = retention }).Offsets;
+        Ask<ProcessedRecorded>(offsets, new RecordProcessed("projector", "evt-1"));
+        Clock.Advance(TimeSpan.FromDays(1));
+        Ask<ProcessedRecorded>(offsets, new RecordProcessed("projector", "evt-2"));
+
+        Clock.Advance(retention - TimeSpan.FromDays(1) - TimeSpan.FromMilliseconds(1));
+        Assert.True(Ask<ProcessedStatus>(offsets, new WasProcessed("projector", "evt-1")).Processed);
+        Ask<ProcessedRecorded>(offsets, new RecordProcessed("projector", "evt-1"));   // still known: nothing written, nothing renewed
+        Assert.Equal(2, JournalRows("offsets-projector"));
+
+        Clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.False(Ask<ProcessedStatus>(offsets, new WasProcessed("projector", "evt-1")).Processed);
+        Assert.True(Ask<ProcessedStatus>(offsets, new WasProcessed("projector", "evt-2")).Processed);
+        Ask<ProcessedRecorded>(offsets, new RecordProcessed("projector", "evt-1"));
+        Assert.Equal(3, JournalRows("offsets-projector"));
+        Assert.True(Ask<ProcessedStatus>(offsets, new WasProcessed("projector", "evt-1")).Processed);
+    }
+
+    [Fact]
     public void Malformed_requests_are_rejected_and_nothing_is_persisted()
     {
         var offsets = StartOffsets();

@@ -149,7 +149,8 @@ public sealed class OldJournalReplaySpecs : LiminalTestKit
         Assert.Equal(new RedeliveryDecision.Skip(), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("order-flow-42", "m4")));
         Assert.Equal(new RedeliveryDecision.Skip(), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("billing-7", "inv-1")));
 
-        Assert.Equal(new EventRecorded("order-flow-42", 18),
+        // The old log has no leases: m2 and m3 were free to resume, and each resume took the lease (events 18 and 19).
+        Assert.Equal(new EventRecorded("order-flow-42", 20),
             Ask<EventRecorded>(conversations, new RecordStepCompleted("order-flow-42", "m2", 1, Encoding.UTF8.GetBytes("charged:7.50"))));
         Assert.Equal(new EventRecorded("billing-7", 5), Ask<EventRecorded>(conversations, new RecordError("billing-7", "inv-1", "late")));
     }
@@ -171,6 +172,37 @@ public sealed class OldJournalReplaySpecs : LiminalTestKit
 
         Assert.Equal(new OffsetRejected("billing", "orders-0", Stored: 3, Attempted: 2), Ask<OffsetRejected>(offsets, new CommitOffset("billing", "orders-0", 2)));
         Assert.Equal(new OffsetCommitted("billing", "orders-0", 4), Ask<OffsetCommitted>(offsets, new CommitOffset("billing", "orders-0", 4)));
+    }
+
+    [Fact]
+    public void Old_processed_ids_are_kept_for_the_retention_counted_from_the_first_record_that_carries_a_time()
+    {
+        var offsets = StartBus().Offsets;
+        var retention = Settings.OffsetsRetention;
+
+        // The old log holds no processing times: old ids are kept until a record that carries one, and from then on
+        // count their retention from it.
+        Clock.Advance(retention);
+        Assert.True(Ask<ProcessedStatus>(offsets, new WasProcessed("ingest", "evt-01")).Processed);
+        Ask<ProcessedRecorded>(offsets, new RecordProcessed("ingest", "evt-08"));
+        Clock.Advance(retention - TimeSpan.FromMilliseconds(1));
+        Assert.True(Ask<ProcessedStatus>(offsets, new WasProcessed("ingest", "evt-01")).Processed);
+        Clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.False(Ask<ProcessedStatus>(offsets, new WasProcessed("ingest", "evt-01")).Processed);
+        Assert.False(Ask<ProcessedStatus>(offsets, new WasProcessed("ingest", "evt-08")).Processed);
+    }
+
+    [Fact]
+    public void Old_finished_messages_are_kept_for_the_retention_counted_from_their_receive_time()
+    {
+        var conversations = StartBus().Conversations;
+        // The old log holds no finish times: a finished message counts its retention from its receive time.
+        // billing-7's inv-1 was received at 00:00:48 (its MessageReceived says so) and finished a few seconds later.
+        var receivedAt = DateTimeOffset.Parse("2026-01-01T00:00:48Z");
+        Clock.SetUtcNow(receivedAt.Add(Settings.ConversationRetention).AddMilliseconds(-1));
+        Assert.Equal(new RedeliveryDecision.Skip(), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("billing-7", "inv-1")));
+        Clock.SetUtcNow(receivedAt.Add(Settings.ConversationRetention));
+        Assert.Equal(new RedeliveryDecision.Start(), Ask<RedeliveryDecision>(conversations, new ReceiveMessage("billing-7", "inv-1")));
     }
 
     private static Delivery Order(int partition, long sequenceNr, string orderId, CausalContext? causal = null) =>

@@ -45,6 +45,9 @@ public sealed class PostgreSqlDurabilitySpecs : PostgreSqlTestKit
             Assert.Equal(new DedupDecision.Completed(receipt), Ask<DedupDecision>(recovered.Dedup, new ClaimOrGet("completed"), probe));
             Assert.IsType<DedupDecision.InFlight>(Ask<DedupDecision>(recovered.Dedup, new ClaimOrGet("in-flight"), probe));
             Assert.Equal(conversationBefore, Ask<ConversationSnapshot>(recovered.Conversations, new GetConversationState(conversation), probe));
+            // The lease the step renewed survived the restart; once it runs out, the message resumes after the step.
+            Assert.IsType<RedeliveryDecision.InProgress>(Ask<RedeliveryDecision>(recovered.Conversations, new ReceiveMessage(conversation, "m"), probe));
+            Clock.Advance(DefaultSettings.ConversationLease);
             Assert.Equal(new RedeliveryDecision.ResumeFrom(1), Ask<RedeliveryDecision>(recovered.Conversations, new ReceiveMessage(conversation, "m"), probe));
             Assert.True(Ask<PublishAck>(recovered.Channels, new Publish(channel, new MessageEnvelope("{}"u8.ToArray(), "pg"), $"{Unique}-p1"), probe).Duplicate);
             Assert.Equal(3, Ask<PublishAck>(recovered.Channels, new Publish(channel, new MessageEnvelope("{}"u8.ToArray(), "pg")), probe).SequenceNr);

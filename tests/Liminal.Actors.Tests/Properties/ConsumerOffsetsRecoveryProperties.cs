@@ -7,11 +7,12 @@ using Xunit.Abstractions;
 namespace Liminal.Actors.Tests.Properties;
 
 /// <summary>The consumer-offsets settings a scenario varies.</summary>
-public sealed record OffsetsScenarioSettings(long SnapshotEvery);
+public sealed record OffsetsScenarioSettings(long SnapshotEvery, TimeSpan Retention);
 
 /// <summary>
 /// A consumer's offsets record (<see cref="ConsumerOffsets.Props"/>) driven through its public protocol: commits forward,
-/// equal and backwards over three streams, processed event ids, and invalid streams, offsets and event ids.
+/// equal and backwards over three streams, processed event ids (while the clock moves past their retention), and invalid
+/// streams, offsets and event ids.
 /// </summary>
 public sealed class ConsumerOffsetsUnderTest : IEntityUnderTest<OffsetsScenarioSettings>
 {
@@ -20,12 +21,15 @@ public sealed class ConsumerOffsetsUnderTest : IEntityUnderTest<OffsetsScenarioS
     private static readonly string[] EventIds = ["e1", "e2", "e3", "e4", "e5"];
     private static readonly string TooLong = new('x', OffsetsState.MaxNameLength + 1);
 
-    public Gen<OffsetsScenarioSettings> Settings { get; } =
-        Gen.Frequency((5, Gen.Int[1, 4]), (3, Gen.Int[5, 20]), (1, Gen.Const(10_000))).Select(n => new OffsetsScenarioSettings(n));
+    public Gen<OffsetsScenarioSettings> Settings { get; } = Gen.Select(
+        Gen.Frequency((5, Gen.Int[1, 4]), (3, Gen.Int[5, 20]), (1, Gen.Const(10_000))),
+        Gen.Frequency((2, Gen.Const(TimeSpan.FromMinutes(1))), (1, Gen.Const(TimeSpan.FromDays(7)))),
+        (snapshotEvery, retention) => new OffsetsScenarioSettings(snapshotEvery, retention));
 
     public Gen<object> Command { get; } = BuildCommands();
 
-    public TimeSpan[] ClockAdvances { get; } = [];
+    // Within and past a one-minute retention.
+    public TimeSpan[] ClockAdvances { get; } = [TimeSpan.FromSeconds(20), TimeSpan.FromMinutes(1)];
 
     private static Gen<object> BuildCommands()
     {
@@ -43,7 +47,7 @@ public sealed class ConsumerOffsetsUnderTest : IEntityUnderTest<OffsetsScenarioS
 
     public Props Props(OffsetsScenarioSettings settings, string uniqueId, TimeProvider clock) =>
         // Passivation runs on the scheduler's real time; an hour keeps it out of the scenario.
-        ConsumerOffsets.Props(uniqueId, settings.SnapshotEvery, TimeSpan.FromHours(1));
+        ConsumerOffsets.Props(uniqueId, new OffsetsSettings(settings.SnapshotEvery, TimeSpan.FromHours(1), settings.Retention, clock));
 
     public object Bind(object command, string uniqueId) => command switch
     {
@@ -54,10 +58,12 @@ public sealed class ConsumerOffsetsUnderTest : IEntityUnderTest<OffsetsScenarioS
         _ => command,
     };
 
-    public IReferenceModel NewModel(OffsetsScenarioSettings settings) => new OffsetsModel();
+    public IReferenceModel NewModel(OffsetsScenarioSettings settings) => new OffsetsModel(settings);
 
     public IEnumerable<OffsetsScenarioSettings> Simpler(OffsetsScenarioSettings settings)
     {
+        if (settings.Retention < TimeSpan.FromDays(7))
+            yield return settings with { Retention = TimeSpan.FromDays(7) };
         if (settings.SnapshotEvery > 1)
             yield return settings with { SnapshotEvery = 1 };
         if (settings.SnapshotEvery > 2)
@@ -80,7 +86,8 @@ public sealed class ConsumerOffsetsUnderTest : IEntityUnderTest<OffsetsScenarioS
             yield return commit with { Offset = commit.Offset - 1 };
     }
 
-    public string DescribeSettings(OffsetsScenarioSettings settings) => $"consumer offsets: snapshot-every = {settings.SnapshotEvery}";
+    public string DescribeSettings(OffsetsScenarioSettings settings) =>
+        $"consumer offsets: snapshot-every = {settings.SnapshotEvery}, retention = {Show.Duration(settings.Retention)}";
 
     public string Describe(object message) => message switch
     {
@@ -97,11 +104,14 @@ public sealed class ConsumerOffsetsUnderTest : IEntityUnderTest<OffsetsScenarioS
         _ => message.ToString() ?? message.GetType().Name,
     };
 
-    /// <summary>The offsets contract (SPEC §2.4 "Consumer offsets", README) as a stream → offset dictionary and a set of event ids.</summary>
-    private sealed class OffsetsModel : IReferenceModel
+    /// <summary>
+    /// The offsets contract (SPEC §2.4 "Consumer offsets", README) as a stream → offset dictionary and the time each event
+    /// id was processed: an id is processed until it is a retention old, then it is new again.
+    /// </summary>
+    private sealed class OffsetsModel(OffsetsScenarioSettings settings) : IReferenceModel
     {
         private readonly SortedDictionary<string, long> _offsets = new(StringComparer.Ordinal);
-        private readonly SortedSet<string> _processed = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, long> _processedAt = new(StringComparer.Ordinal);
         private readonly SortedSet<string> _streamsUsed = new(StringComparer.Ordinal);
         private readonly SortedSet<string> _eventIdsUsed = new(StringComparer.Ordinal);
 
@@ -111,9 +121,12 @@ public sealed class ConsumerOffsetsUnderTest : IEntityUnderTest<OffsetsScenarioS
             .. _eventIdsUsed.Select(e => (object)new WasProcessed(Placeholder, e)),
         ];
 
+        private bool Processed(string eventId, long now) =>
+            _processedAt.TryGetValue(eventId, out var at) && at > now - (long)settings.Retention.TotalMilliseconds;
+
         public string? Check(object command, object reply, long now)
         {
-            var expected = Predict(command);
+            var expected = Predict(command, now);
             var same = (expected, reply) switch
             {
                 // The type is the contract; the reason is free text.
@@ -123,7 +136,7 @@ public sealed class ConsumerOffsetsUnderTest : IEntityUnderTest<OffsetsScenarioS
             return same ? null : $"the model predicted {new ConsumerOffsetsUnderTest().Describe(expected)}";
         }
 
-        private object Predict(object command)
+        private object Predict(object command, long now)
         {
             switch (command)
             {
@@ -142,11 +155,12 @@ public sealed class ConsumerOffsetsUnderTest : IEntityUnderTest<OffsetsScenarioS
                     return new OffsetRequestRejected(r.Pipeline, "invalid");
                 case RecordProcessed r:
                     _eventIdsUsed.Add(r.EventId);
-                    _processed.Add(r.EventId);
+                    if (!Processed(r.EventId, now))
+                        _processedAt[r.EventId] = now;
                     return new ProcessedRecorded(r.Pipeline, r.EventId);
                 case WasProcessed w:
                     _eventIdsUsed.Add(w.EventId);
-                    return new ProcessedStatus(w.Pipeline, w.EventId, _processed.Contains(w.EventId));
+                    return new ProcessedStatus(w.Pipeline, w.EventId, Processed(w.EventId, now));
                 default:
                     throw new ArgumentException($"not an offsets command: {command}");
             }

@@ -7,12 +7,16 @@ using Xunit.Abstractions;
 namespace Liminal.Actors.Tests.Properties;
 
 /// <summary>The conversation settings a scenario varies.</summary>
-public sealed record ConversationScenarioSettings(long SnapshotEvery, int KeepOutputsOfFinished);
+public sealed record ConversationScenarioSettings(long SnapshotEvery, int KeepOutputsOfFinished, TimeSpan Retention)
+{
+    /// <summary>The lease of every scenario; the clock advances around it.</summary>
+    public static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+}
 
 /// <summary>
 /// A conversation (<see cref="Conversation.Props"/>) driven through its public protocol: receive, started, steps (also
-/// out of order, repeated and negative), errors (also empty), finished, and the state query, over four message ids plus
-/// an empty and an oversized one.
+/// out of order, repeated and negative), errors (also empty), finished, step outputs and the state query, over four
+/// message ids plus an empty and an oversized one, while the clock moves across the lease and the retention.
 /// </summary>
 public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenarioSettings>
 {
@@ -23,12 +27,13 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
     public Gen<ConversationScenarioSettings> Settings { get; } = Gen.Select(
         Gen.Frequency((5, Gen.Int[1, 4]), (3, Gen.Int[5, 20]), (1, Gen.Const(10_000))),
         Gen.Frequency((1, Gen.Int[1, 2]), (2, Gen.Const(1_000))),
-        (snapshotEvery, keep) => new ConversationScenarioSettings(snapshotEvery, keep));
+        Gen.Frequency((2, Gen.Const(TimeSpan.FromMinutes(1))), (1, Gen.Const(TimeSpan.FromDays(7)))),
+        (snapshotEvery, keep, retention) => new ConversationScenarioSettings(snapshotEvery, keep, retention));
 
     public Gen<object> Command { get; } = BuildCommands();
 
-    // Replies do not show receive times; the conversation only records them.
-    public TimeSpan[] ClockAdvances { get; } = [];
+    // Within a lease, to its end, and past a one-minute retention.
+    public TimeSpan[] ClockAdvances { get; } = [TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1)];
 
     private static Gen<object> BuildCommands()
     {
@@ -42,12 +47,13 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
             (5, Gen.Select(message, step, output, (m, s, o) => (object)new RecordStepCompleted(Placeholder, m, s, o))),
             (2, Gen.Select(message, error, (m, e) => (object)new RecordError(Placeholder, m, e))),
             (3, message.Select(m => (object)new RecordProcessingFinished(Placeholder, m))),
+            (1, Gen.Select(message, step, (m, s) => (object)new GetStepOutput(Placeholder, m, s))),
             (2, Gen.Const((object)new GetConversationState(Placeholder))));
     }
 
     public Props Props(ConversationScenarioSettings settings, string uniqueId, TimeProvider clock) =>
         Conversation.Props(uniqueId, new ConversationSettings(
-            new ConversationPolicy(settings.KeepOutputsOfFinished),
+            new ConversationPolicy(settings.KeepOutputsOfFinished) { Lease = ConversationScenarioSettings.Lease, Retention = settings.Retention },
             // Passivation runs on the scheduler's real time; an hour keeps it out of the scenario.
             IdleTimeout: TimeSpan.FromHours(1),
             SnapshotEvery: settings.SnapshotEvery,
@@ -61,6 +67,7 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
         RecordError c => c with { ConversationId = uniqueId },
         RecordProcessingFinished c => c with { ConversationId = uniqueId },
         GetConversationState c => c with { ConversationId = uniqueId },
+        GetStepOutput c => c with { ConversationId = uniqueId },
         _ => command,
     };
 
@@ -70,6 +77,8 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
     {
         if (settings.KeepOutputsOfFinished < 1_000)
             yield return settings with { KeepOutputsOfFinished = 1_000 };
+        if (settings.Retention < TimeSpan.FromDays(7))
+            yield return settings with { Retention = TimeSpan.FromDays(7) };
         if (settings.SnapshotEvery > 1)
             yield return settings with { SnapshotEvery = 1 };
         if (settings.SnapshotEvery > 2)
@@ -89,6 +98,7 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
             RecordStepCompleted { MessageId: not "m1" } c => c with { MessageId = "m1" },
             RecordError { MessageId: not "m1" } c => c with { MessageId = "m1" },
             RecordProcessingFinished { MessageId: not "m1" } c => c with { MessageId = "m1" },
+            GetStepOutput { MessageId: not "m1" } c => c with { MessageId = "m1" },
             _ => null,
         };
         if (renamed is not null)
@@ -96,7 +106,8 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
     }
 
     public string DescribeSettings(ConversationScenarioSettings settings) =>
-        $"conversation: snapshot-every = {settings.SnapshotEvery}, keep-outputs-of-finished = {settings.KeepOutputsOfFinished}";
+        $"conversation: snapshot-every = {settings.SnapshotEvery}, keep-outputs-of-finished = {settings.KeepOutputsOfFinished}, " +
+        $"lease = {Show.Duration(ConversationScenarioSettings.Lease)}, retention = {Show.Duration(settings.Retention)}";
 
     public string Describe(object message) => message switch
     {
@@ -106,6 +117,9 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
         RecordError c => $"RecordError({Show.Text(c.MessageId)}, {Show.Text(c.Error)})",
         RecordProcessingFinished c => $"RecordProcessingFinished({Show.Text(c.MessageId)})",
         GetConversationState => "GetConversationState",
+        GetStepOutput c => $"GetStepOutput({Show.Text(c.MessageId)}, {c.StepIndex})",
+        StepOutput o => $"StepOutput({Show.Text(o.MessageId)}, {o.StepIndex}, {Show.Bytes(o.Output)})",
+        RedeliveryDecision.InProgress p => $"InProgress(until {p.LeaseExpiresAtMillis})",
         RedeliveryDecision.Start => "Start",
         RedeliveryDecision.Skip => "Skip",
         RedeliveryDecision.ResumeFrom r => $"ResumeFrom({r.StepIndex})",
@@ -123,10 +137,16 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
     /// <summary>
     /// The conversation contract (SPEC §2.3, README "Durable conversations") as a dictionary of message id → progress,
     /// plus the finished messages that still hold step outputs, oldest finish first (keep-outputs-of-finished).
+    /// Leases: a receive (Start or ResumeFrom) and each started/step record hold the message for the lease; an error
+    /// or the finish ends it. Retention: a message is forgotten once its anchor (its finish time; unfinished, the
+    /// latest of its receive, lease expiries and errors) is a retention in the past, and it leaves the conversation's
+    /// memory (which compaction counts) when the next new message is received.
     /// Sequence numbers are only required to grow: which events a request writes is the actor's business.
     /// </summary>
     private sealed class ConversationModel(ConversationScenarioSettings settings) : IReferenceModel
     {
+        private static readonly long LeaseMillis = (long)ConversationScenarioSettings.Lease.TotalMilliseconds;
+        private readonly long _retentionMillis = (long)settings.Retention.TotalMilliseconds;
         private readonly Dictionary<string, Progress> _messages = new(StringComparer.Ordinal);
         private readonly List<string> _finishedWithOutputs = [];
         private long _sequenceFloor;
@@ -137,6 +157,8 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
             public bool Started { get; set; }
             public bool Finished { get; set; }
             public string? Error { get; set; }
+            public long? Lease { get; set; }
+            public long Anchor { get; set; }
             public SortedDictionary<int, byte[]> Steps { get; } = [];
 
             // README: ResumeFrom(n), the first step not yet completed.
@@ -147,16 +169,26 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
                     next++;
                 return next;
             }
+
+            public void Renew(long now)
+            {
+                if (Finished)
+                    return;
+                Lease = now + LeaseMillis;
+                Anchor = Math.Max(Anchor, Lease.Value);
+            }
         }
 
         public IReadOnlyList<object> Queries() => [new GetConversationState(Placeholder)];
+
+        private bool Retained(Progress progress, long now) => progress.Anchor > now - _retentionMillis;
 
         public string? Check(object command, object reply, long now)
         {
             var conversation = (IConversationCommand)command;
             _conversationId = conversation.ConversationId;
             if (command is GetConversationState)
-                return CheckState(reply);
+                return CheckState(reply, now);
 
             var messageId = command switch
             {
@@ -165,9 +197,10 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
                 RecordStepCompleted c => c.MessageId,
                 RecordError c => c.MessageId,
                 RecordProcessingFinished c => c.MessageId,
+                GetStepOutput c => c.MessageId,
                 _ => throw new ArgumentException($"not a conversation command: {command}"),
             };
-            _messages.TryGetValue(messageId, out var progress);
+            var progress = _messages.GetValueOrDefault(messageId) is { } held && Retained(held, now) ? held : null;
 
             // Every reason that applies; when several do, the actor may name any of them.
             var rejections = new List<string>();
@@ -175,7 +208,7 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
                 rejections.Add(ConversationRejections.InvalidMessageId);
             if (command is not ReceiveMessage && progress is null)
                 rejections.Add(ConversationRejections.NotReceived);
-            if (command is RecordStepCompleted { StepIndex: < 0 })
+            if (command is RecordStepCompleted { StepIndex: < 0 } or GetStepOutput { StepIndex: < 0 })
                 rejections.Add(ConversationRejections.NegativeStepIndex);
             if (command is RecordStepCompleted { Output: null or { Length: > ConversationPolicy.MaxOutputBytes } })
                 rejections.Add(ConversationRejections.InvalidOutput);
@@ -194,11 +227,20 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
                 RedeliveryDecision expected = progress switch
                 {
                     { Finished: true } => new RedeliveryDecision.Skip(),
+                    { Lease: { } lease } when lease > now => new RedeliveryDecision.InProgress(lease),
                     { } seen => new RedeliveryDecision.ResumeFrom(seen.FirstIncompleteStep()),
                     null => new RedeliveryDecision.Start(),
                 };
+                if (expected is RedeliveryDecision.ResumeFrom)
+                    progress!.Renew(now);
                 if (progress is null)
-                    _messages[messageId] = new Progress();
+                    Receive(messageId, now);
+                return Equals(expected, reply) ? null : $"the model predicted {new ConversationUnderTest().Describe(expected)}";
+            }
+
+            if (command is GetStepOutput get)
+            {
+                var expected = new StepOutput(_conversationId, messageId, get.StepIndex, progress!.Steps.GetValueOrDefault(get.StepIndex));
                 return Equals(expected, reply) ? null : $"the model predicted {new ConversationUnderTest().Describe(expected)}";
             }
 
@@ -206,24 +248,44 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
             {
                 case RecordProcessingStarted:
                     progress!.Started = true;
+                    progress.Renew(now);
                     break;
                 case RecordStepCompleted step:
                     progress!.Steps[step.StepIndex] = step.Output;
+                    progress.Renew(now);
                     break;
                 case RecordError error:
                     progress!.Error = error.Error;
+                    progress.Lease = null;
+                    if (!progress.Finished)
+                        progress.Anchor = Math.Max(progress.Anchor, now);
                     break;
                 case RecordProcessingFinished:
-                    Finish(messageId, progress!);
+                    Finish(messageId, progress!, now);
                     break;
             }
             return CheckRecorded(reply);
         }
 
+        /// <summary>A new message (or one forgotten): receiving first drops every message past the retention.</summary>
+        private void Receive(string messageId, long now)
+        {
+            foreach (var gone in _messages.Where(m => !Retained(m.Value, now)).Select(m => m.Key).ToList())
+            {
+                _messages.Remove(gone);
+                _finishedWithOutputs.Remove(gone);
+            }
+            var received = new Progress { Anchor = now };
+            received.Renew(now);
+            _messages[messageId] = received;
+        }
+
         /// <summary>Finishing keeps the step outputs of the newest keep-outputs-of-finished finished messages only.</summary>
-        private void Finish(string messageId, Progress progress)
+        private void Finish(string messageId, Progress progress, long now)
         {
             progress.Finished = true;
+            progress.Lease = null;
+            progress.Anchor = now;
             if (progress.Steps.Count > 0 && !_finishedWithOutputs.Contains(messageId))
                 _finishedWithOutputs.Add(messageId);
             while (_finishedWithOutputs.Count > settings.KeepOutputsOfFinished)
@@ -243,9 +305,9 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
             return null;
         }
 
-        private string? CheckState(object reply)
+        private string? CheckState(object reply, long now)
         {
-            var ordered = _messages.OrderBy(m => m.Key, StringComparer.Ordinal).ToList();
+            var ordered = _messages.Where(m => Retained(m.Value, now)).OrderBy(m => m.Key, StringComparer.Ordinal).ToList();
             var expected = new ConversationSnapshot(
                 _conversationId,
                 ordered.Select(m => m.Key).ToArray(),
