@@ -3,13 +3,8 @@ namespace Liminal.Actors.Conversations;
 /// <summary>What a conversation decides by, besides its state.</summary>
 public sealed record ConversationPolicy(int KeepOutputsOfFinished)
 {
-    public const int MaxConversationIdLength = 200;   // PersistenceId conversation-{id} must fit the journal's 255
-    public const int MaxMessageIdLength = 1024;
-    public const int MaxOutputBytes = 1024 * 1024;
-
-    public static bool IsValidConversationId(string? id) => !string.IsNullOrEmpty(id) && id.Length <= MaxConversationIdLength;
-
-    public static bool IsValidMessageId(string? id) => !string.IsNullOrEmpty(id) && id.Length <= MaxMessageIdLength;
+    /// <summary>The largest step output and error text (<c>liminal.max-payload-bytes</c>): a conversation's state must cross Akka.Remote.</summary>
+    public int MaxOutputBytes { get; init; } = Validation.InputRules.DefaultMaxPayloadBytes;
 }
 
 /// <summary>What a command decided: the one reply, and the events that must be durable before it is sent.</summary>
@@ -38,10 +33,9 @@ public sealed class ConversationState
         if (command is GetConversationState)
             return ConversationOutcome.ReplyOnly(state.ToView(conversationId, lastSequenceNr));
 
+        if (Validation.RequestValidation.Conversation(command, policy.MaxOutputBytes) is { } invalid)
+            return ConversationOutcome.ReplyOnly(invalid with { ConversationId = conversationId });
         var messageId = MessageIdOf(command);
-        if (!ConversationPolicy.IsValidMessageId(messageId))
-            return Reject(conversationId, messageId, ConversationRejections.InvalidMessageId,
-                $"a message id must be 1 to {ConversationPolicy.MaxMessageIdLength} characters");
 
         state._messages.TryGetValue(messageId, out var progress);
         if (command is ReceiveMessage)
@@ -57,29 +51,16 @@ public sealed class ConversationState
         if (progress is null)
             return Reject(conversationId, messageId, ConversationRejections.NotReceived, $"message '{messageId}' was never received");
 
-        IReadOnlyList<IConversationEvent>? events = command switch
+        IReadOnlyList<IConversationEvent> events = command switch
         {
             RecordProcessingStarted => [new ProcessingStarted(messageId)],
-            RecordStepCompleted { StepIndex: < 0 } => null,
-            RecordStepCompleted { Output: null } => null,
-            RecordStepCompleted { Output.Length: > ConversationPolicy.MaxOutputBytes } => null,
             RecordStepCompleted step => [new StepCompleted(messageId, step.StepIndex, step.Output)],
-            RecordError { Error: null or "" } => null,
             RecordError error => [new ErrorOccurred(messageId, error.Error)],
             RecordProcessingFinished => state.FinishWithCompaction(messageId, progress, policy),
             _ => throw new ArgumentException($"Not a conversation command: {command.GetType().Name}", nameof(command)),
         };
 
-        return events is not null
-            ? new ConversationOutcome(new EventRecorded(conversationId, lastSequenceNr + events.Count), events)
-            : command switch
-            {
-                RecordStepCompleted { StepIndex: < 0 } step => Reject(conversationId, messageId,
-                    ConversationRejections.NegativeStepIndex, $"step index {step.StepIndex} is negative"),
-                RecordStepCompleted => Reject(conversationId, messageId, ConversationRejections.InvalidOutput,
-                    $"a step output must be present and at most {ConversationPolicy.MaxOutputBytes} bytes"),
-                _ => Reject(conversationId, messageId, ConversationRejections.EmptyError, "an error must say what went wrong"),
-            };
+        return new ConversationOutcome(new EventRecorded(conversationId, lastSequenceNr + events.Count), events);
     }
 
     /// <summary>The message a command is about; empty for <see cref="GetConversationState"/>.</summary>

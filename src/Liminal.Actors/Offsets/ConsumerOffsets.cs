@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Liminal.Actors.Entities;
 using Liminal.Actors.Persistence;
+using Liminal.Actors.Validation;
 
 namespace Liminal.Actors.Offsets;
 
@@ -64,7 +65,10 @@ public sealed class ConsumerOffsets : PersistentEntity<IOffsetsEvent>
         new OffsetRequestRejected(_owner, detail);
 }
 
-/// <summary>The actor behind <c>LiminalBus.Offsets</c>: routes each request to its consumer's record.</summary>
+/// <summary>
+/// The actor behind <c>LiminalBus.Offsets</c>: routes each request to its consumer's record, and rejects malformed
+/// requests (<see cref="RequestValidation.Offsets"/>) before they start one.
+/// </summary>
 public sealed class OffsetsRegion(long snapshotEvery, TimeSpan idleTimeout, EntityParentSettings parentSettings, TimeProvider clock)
     : EntityParent(new OffsetsMessageExtractor(), parentSettings, clock)
 {
@@ -80,8 +84,7 @@ public sealed class OffsetsRegion(long snapshotEvery, TimeSpan idleTimeout, Enti
     protected override void OnNonEntityMessage(object message)
     {
         if (message is IOffsetsCommand invalid)
-            Sender.Tell(new OffsetRequestRejected(invalid.Owner ?? string.Empty,
-                $"consumer or pipeline name must be 1 to {OffsetsState.MaxNameLength} characters"));
+            Sender.Tell(RequestValidation.Offsets(invalid)!);
         else
             Unhandled(message);
     }
@@ -89,7 +92,7 @@ public sealed class OffsetsRegion(long snapshotEvery, TimeSpan idleTimeout, Enti
     private sealed class OffsetsMessageExtractor : IEntityMessageExtractor
     {
         public string? EntityId(object message) =>
-            message is IOffsetsCommand command && OffsetsState.IsValidName(command.Owner) ? command.Owner : null;
+            message is IOffsetsCommand command && RequestValidation.Offsets(command) is null ? command.Owner : null;
 
         public object EntityMessage(object message) => message;
     }

@@ -9,26 +9,18 @@ public sealed record OffsetsOutcome(object Reply, IReadOnlyList<IOffsetsEvent> E
 /// <summary>A consumer's positions per stream and the event ids its pipeline processed; folded in place.</summary>
 public sealed class OffsetsState
 {
-    public const int MaxNameLength = 1024;
-
     private readonly Dictionary<string, long> _offsets = new(StringComparer.Ordinal);
     private readonly HashSet<string> _processed = new(StringComparer.Ordinal);
 
     public int Count => _offsets.Count + _processed.Count;
 
-    public static bool IsValidName(string? name) => !string.IsNullOrEmpty(name) && name.Length <= MaxNameLength;
-
     public static OffsetsOutcome Decide(OffsetsState state, IOffsetsCommand command)
     {
-        if (!IsValidName(command.Owner))
-            return Reject(command, $"consumer or pipeline name must be 1 to {MaxNameLength} characters");
+        if (Validation.RequestValidation.Offsets(command) is { } invalid)
+            return OffsetsOutcome.ReplyOnly(invalid);
 
         switch (command)
         {
-            case CommitOffset c when !IsValidName(c.Stream):
-                return Reject(command, $"stream name must be 1 to {MaxNameLength} characters");
-            case CommitOffset { Offset: < 0 } c:
-                return Reject(command, $"offset {c.Offset} is negative");
             case CommitOffset c:
                 return state._offsets.TryGetValue(c.Stream, out var stored) switch
                 {
@@ -38,22 +30,17 @@ public sealed class OffsetsState
                 };
             case GetOffset g:
                 return OffsetsOutcome.ReplyOnly(new CurrentOffset(g.Consumer, g.Stream,
-                    state._offsets.TryGetValue(g.Stream ?? string.Empty, out var offset) ? offset : null));
-            case RecordProcessed r when !IsValidName(r.EventId):
-                return Reject(command, $"event id must be 1 to {MaxNameLength} characters");
+                    state._offsets.TryGetValue(g.Stream, out var offset) ? offset : null));
             case RecordProcessed r:
                 return state._processed.Contains(r.EventId)
                     ? OffsetsOutcome.ReplyOnly(new ProcessedRecorded(r.Pipeline, r.EventId))
                     : new OffsetsOutcome(new ProcessedRecorded(r.Pipeline, r.EventId), [new EventProcessed(r.EventId)]);
             case WasProcessed w:
-                return OffsetsOutcome.ReplyOnly(new ProcessedStatus(w.Pipeline, w.EventId, w.EventId is not null && state._processed.Contains(w.EventId)));
+                return OffsetsOutcome.ReplyOnly(new ProcessedStatus(w.Pipeline, w.EventId, state._processed.Contains(w.EventId)));
             default:
                 throw new ArgumentException($"Not an offsets command: {command.GetType().Name}", nameof(command));
         }
     }
-
-    private static OffsetsOutcome Reject(IOffsetsCommand command, string reason) =>
-        OffsetsOutcome.ReplyOnly(new OffsetRequestRejected(command.Owner ?? string.Empty, reason));
 
     /// <summary>Folds one event in place; applying an event twice changes nothing, and an offset never moves back.</summary>
     public static OffsetsState Apply(OffsetsState state, IOffsetsEvent @event)
