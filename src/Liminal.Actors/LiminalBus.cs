@@ -127,7 +127,7 @@ public sealed class LiminalBus
     {
         var problems = new List<string>();
         var channels = new List<(ChannelDefinition, ChannelSchema)>();
-        foreach (var definition in settings.Channels)
+        foreach (var (definition, index) in settings.Channels.Select((d, i) => (d, i)))
         {
             var definitionProblems = ChannelRegistry.Problems(definition).ToList();
             if (channels.Any(c => c.Item1.Name == definition.Name))
@@ -135,7 +135,7 @@ public sealed class LiminalBus
             var (schema, error) = ChannelSchema.LoadAsync(definition).GetAwaiter().GetResult();
             if (error is not null)
                 definitionProblems.Add(error);
-            problems.AddRange(definitionProblems.Select(p => $"liminal.channels: {p}"));
+            problems.AddRange(definitionProblems.Select(p => $"liminal.channels[{index}]: {p}"));
             if (definitionProblems.Count == 0)
                 channels.Add((definition, schema!));
         }

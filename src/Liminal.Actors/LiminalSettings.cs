@@ -46,6 +46,12 @@ public sealed record LiminalSettings
 
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The largest payload a publish may carry (and a step output, an error text): beyond it the request is rejected,
+    /// typed. The host sizes Akka.Remote's frame to fit it.
+    /// </summary>
+    public int MaxPayloadBytes { get; init; } = Validation.InputRules.DefaultMaxPayloadBytes;
+
     /// <summary>How entity parents restart failed entities and how much they buffer meanwhile.</summary>
     public EntityParentSettings Entities { get; init; } = EntityParentSettings.Default;
 
@@ -101,6 +107,7 @@ public sealed record LiminalSettings
             OffsetsRetention = Read("offsets.retention", k => liminal.GetTimeSpan(k), defaults.OffsetsRetention),
             SnapshotEvery = Read("snapshot-every", k => liminal.GetInt(k), defaults.SnapshotEvery),
             DrainTimeout = Read("drain-timeout", k => liminal.GetTimeSpan(k), defaults.DrainTimeout),
+            MaxPayloadBytes = Read("max-payload-bytes", k => checked((int)(liminal.GetByteSize(k) ?? defaults.MaxPayloadBytes)), defaults.MaxPayloadBytes),
             Entities = new EntityParentSettings(
                 Read("entities.min-backoff", k => liminal.GetTimeSpan(k), defaults.Entities.MinBackoff),
                 Read("entities.max-backoff", k => liminal.GetTimeSpan(k), defaults.Entities.MaxBackoff),
@@ -116,8 +123,9 @@ public sealed record LiminalSettings
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
-        if (string.IsNullOrWhiteSpace(DedupNamespace) || DedupNamespace.Contains('-'))
-            problems.Add($"liminal.dedup.namespace: '{DedupNamespace}' must be non-empty and contain no '-'");
+        // Part of an actor name and of every shard's persistence id: a '/' or a space would only fail when the bus starts.
+        if (Validation.InputRules.DedupNamespace.Problem(DedupNamespace) is { } namespaceProblem)
+            problems.Add($"liminal.dedup.namespace: '{DedupNamespace}': {namespaceProblem}");
         if (DedupTtl <= TimeSpan.Zero)
             problems.Add($"liminal.dedup.ttl: {DedupTtl} must be positive");
         if (DedupShards < 1)
@@ -146,6 +154,8 @@ public sealed record LiminalSettings
             problems.Add($"liminal.snapshot-every: {SnapshotEvery} must be at least 1");
         if (DrainTimeout < TimeSpan.Zero)
             problems.Add($"liminal.drain-timeout: {DrainTimeout} must not be negative");
+        if (MaxPayloadBytes is < Validation.InputRules.MinMaxPayloadBytes or > Validation.InputRules.MaxMaxPayloadBytes)
+            problems.Add($"liminal.max-payload-bytes: {MaxPayloadBytes} must be {Validation.InputRules.MinMaxPayloadBytes} to {Validation.InputRules.MaxMaxPayloadBytes}");
         if (Entities.MinBackoff <= TimeSpan.Zero || Entities.MaxBackoff < Entities.MinBackoff)
             problems.Add("liminal.entities: min-backoff must be positive and not above max-backoff");
         if (Entities.BufferSize < 1)
@@ -157,10 +167,13 @@ public sealed record LiminalSettings
         new(DedupNamespace, new DedupPolicy(DedupTtl, DedupMaxKeysPerShard), DedupSweepInterval, SnapshotEvery, Clock);
 
     internal PartitionSettings Partition =>
-        new(ChannelDedupWindow ?? DedupTtl, ChannelDedupMaxKeysPerPartition, SnapshotEvery, Clock);
+        new(ChannelDedupWindow ?? DedupTtl, ChannelDedupMaxKeysPerPartition, SnapshotEvery, Clock) { MaxPayloadBytes = MaxPayloadBytes };
 
     internal Conversations.ConversationSettings Conversation =>
-        new(new Conversations.ConversationPolicy(ConversationKeepOutputsOfFinished) { Lease = ConversationLease, Retention = ConversationRetention },
+        new(new Conversations.ConversationPolicy(ConversationKeepOutputsOfFinished)
+            {
+                Lease = ConversationLease, Retention = ConversationRetention, MaxOutputBytes = MaxPayloadBytes,
+            },
             ConversationIdleTimeout, SnapshotEvery, Clock);
 
     internal Offsets.OffsetsSettings Offsets => new(SnapshotEvery, OffsetsIdleTimeout, OffsetsRetention, Clock);

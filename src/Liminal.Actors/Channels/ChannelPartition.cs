@@ -18,8 +18,12 @@ internal sealed record AppendToPartition(Publish Publish, IActorRef[] Subscriber
 /// </summary>
 internal sealed record LegacyKeysRecovered(IReadOnlyCollection<string> Keys) : INoSerializationVerificationNeeded;
 
-/// <summary>How a channel's partitions keep the keys published to them (SPEC §2.4).</summary>
-public sealed record PartitionSettings(TimeSpan DedupWindow, int MaxKeysPerPartition, long SnapshotEvery, TimeProvider Clock);
+/// <summary>How a channel's partitions keep the keys published to them (SPEC §2.4), and the largest payload a channel takes.</summary>
+public sealed record PartitionSettings(TimeSpan DedupWindow, int MaxKeysPerPartition, long SnapshotEvery, TimeProvider Clock)
+{
+    /// <summary><c>liminal.max-payload-bytes</c>: a larger publish gets <see cref="PublishFailure.PayloadTooLarge"/>.</summary>
+    public int MaxPayloadBytes { get; init; } = Validation.InputRules.DefaultMaxPayloadBytes;
+}
 
 /// <summary>
 /// One partition of a durable channel (PersistenceId <c>channel-{name}-{partition}</c>): its journal is the

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Akka.Actor;
 using Akka.Event;
 using Liminal.Actors.Entities;
@@ -11,9 +10,8 @@ namespace Liminal.Actors.Channels;
 /// requests for unknown channels with a typed rejection. Channels created at run time are stored
 /// (<see cref="ChannelDefinitions"/>) and started again after a restart, before any request is served.
 /// </summary>
-public sealed partial class ChannelRegistry : ReceiveActor, IWithStash
+public sealed class ChannelRegistry : ReceiveActor, IWithStash
 {
-    public const int MaxNameLength = 100;
     public const int MaxPartitions = 1024;
 
     private readonly PartitionSettings _partitionSettings;
@@ -138,8 +136,10 @@ public sealed partial class ChannelRegistry : ReceiveActor, IWithStash
             yield return "channel definition missing";
             yield break;
         }
-        if (string.IsNullOrEmpty(definition.Name) || definition.Name.Length > MaxNameLength || !NamePattern().IsMatch(definition.Name))
-            yield return $"channel name '{definition.Name}' must be 1 to {MaxNameLength} characters of letters, digits, '.', '_' or '-'";
+        if (Validation.InputRules.ChannelName.Problem(definition.Name) is { } nameProblem)
+            yield return nameProblem;
+        if (definition.SchemaPath is { } path && Validation.InputRules.SchemaPath.Problem(path) is { } pathProblem)
+            yield return pathProblem;
         if (definition.Partitions is < 1 or > MaxPartitions)
             yield return $"channel '{definition.Name}': partitions {definition.Partitions} must be 1 to {MaxPartitions}";
     }
@@ -189,9 +189,6 @@ public sealed partial class ChannelRegistry : ReceiveActor, IWithStash
     private void StartRouter(ChannelDefinition definition, ChannelSchema schema) =>
         _routers[definition.Name] = Context.ActorOf(
             ChannelRouter.Props(definition, schema, _partitionSettings, _parentSettings), Uri.EscapeDataString(definition.Name));
-
-    [GeneratedRegex("^[A-Za-z0-9._-]+$")]
-    private static partial Regex NamePattern();
 
     private sealed record SchemaLoaded(ChannelDefinition Definition, ChannelSchema? Schema, string? Error)
         : INoSerializationVerificationNeeded;

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Streams;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Entities;
+using Liminal.Actors.Validation;
 
 namespace Liminal.Actors.Channels;
 
@@ -77,8 +78,9 @@ internal sealed class ChannelRouter : EntityParent
                     .ToHashSet(StringComparer.Ordinal);
                 ReleaseHeld();
                 break;
-            case Subscribe { Subscriber: null }:
-                Sender.Tell(new ChannelRejected(_definition.Name, "subscriber missing"));
+            case Subscribe subscribe when RequestValidation.Subscribe(subscribe) is { } rejected:
+                // A subscriber that can never receive (dead letters, Nobody) would count as delivered to.
+                Sender.Tell(rejected);
                 break;
             case Subscribe subscribe:
                 if (!_subscribers.ContainsKey(subscribe.Subscriber))
@@ -120,13 +122,6 @@ internal sealed class ChannelRouter : EntityParent
         if (!target.Equals(subscriber))
             Context.Stop(target);
     }
-
-    public const int MaxPublisherIdLength = 256;
-
-    private static bool IsValidPublisherId(string? publisherId) =>
-        !string.IsNullOrEmpty(publisherId) && publisherId.Length <= MaxPublisherIdLength && DedupKeys.IsWellFormedUtf16(publisherId);
-
-    private static bool IsValidCausalId(string? id) => id is null || IsValidPublisherId(id);
 
     private void Reject(IActorRef publisher, PublishFailure reason, string detail)
     {
@@ -184,31 +179,15 @@ internal sealed class ChannelRouter : EntityParent
             Reject(publisher, PublishFailure.ShuttingDown, "the bus is shutting down and takes no new publishes");
             return;
         }
-        if (publish.Envelope?.Payload is null)
+        // The cheap checks (sizes, ids, keys) before the schema parses the payload.
+        if (RequestValidation.Publish(publish, _partitionSettings.MaxPayloadBytes) is { } rejected)
         {
-            Reject(publisher, PublishFailure.SchemaMismatch, "envelope or payload missing");
-            return;
-        }
-        if (!IsValidPublisherId(publish.Envelope.PublisherId) || publish.Envelope.Causal is { } causal && !(IsValidCausalId(causal.CorrelationId) && IsValidCausalId(causal.CausationId)))
-        {
-            // Stored with the message: one that does not round-trip through UTF-8 would come back from a replay as another publisher.
-            Reject(publisher, PublishFailure.SchemaMismatch, $"the envelope's publisher id must be 1 to {MaxPublisherIdLength} characters of well-formed UTF-16, and its correlation and causation ids at most as long");
+            Reject(publisher, rejected.Reason, rejected.Detail);
             return;
         }
         if (_schema.Check(publish.Envelope.Payload) is { } problem)
         {
             Reject(publisher, PublishFailure.SchemaMismatch, problem);
-            return;
-        }
-        if (publish.IdempotencyKey is not null && !DedupKeys.IsValid(publish.IdempotencyKey))
-        {
-            Reject(publisher, PublishFailure.InvalidKey, $"an idempotency key must be 1 to {DedupKeys.MaxKeyBytes} UTF-8 bytes");
-            return;
-        }
-
-        if (publish.PartitionKey is not null && !DedupKeys.IsValid(publish.PartitionKey))
-        {
-            Reject(publisher, PublishFailure.InvalidKey, $"a partition key must be 1 to {DedupKeys.MaxKeyBytes} UTF-8 bytes");
             return;
         }
 
@@ -276,7 +255,11 @@ internal sealed class ChannelRouter : EntityParent
             Sender.Tell(new ChannelRejected(_definition.Name, $"replay needs a partition in 0..{_definition.Partitions - 1} and a subscriber"));
             return;
         }
-
+        if (RequestValidation.Replay(replay) is { } rejected)
+        {
+            Sender.Tell(rejected);
+            return;
+        }
         var subscriber = replay.Subscriber;
         var channel = _definition.Name;
         var last = Math.Max(0, replay.FromSequenceNr - 1);

@@ -28,29 +28,50 @@ public sealed class ChannelSchema
         }
     }
 
-    /// <summary>Null when the payload is acceptable, else what is wrong with it (with the failing paths).</summary>
+    /// <summary>
+    /// Null when the payload is acceptable, else what is wrong with it (with the failing paths). Never throws: whatever
+    /// the payload is, the publisher gets <see cref="PublishFailure.SchemaMismatch"/> and the channel stays up.
+    /// </summary>
     public string? Check(byte[] payload)
     {
-        string json;
+        // JSON is UTF-8: invalid bytes inside a string pass the parser and only fail when the string is read.
+        if (InvalidUtf8At(payload) is { } offset)
+            return $"payload is not JSON: invalid UTF-8 at byte {offset}";
         try
         {
-            using var document = JsonDocument.Parse(payload);
-            json = document.RootElement.GetRawText();
+            string json;
+            using (var document = JsonDocument.Parse(payload))
+                json = document.RootElement.GetRawText();
+            if (_schema is null)
+                return null;
+            var errors = _schema.Validate(json);
+            return errors.Count == 0
+                ? null
+                : "payload violates the channel schema: " + string.Join("; ", errors.Select(e => $"{(string.IsNullOrEmpty(e.Path) ? "#" : e.Path)}: {e.Kind}"));
         }
         catch (JsonException error)
         {
             return $"payload is not JSON: {error.Message}";
         }
-        catch (ArgumentException error)
+        catch (Exception error) when (error is not OutOfMemoryException)
         {
-            return $"payload is not JSON: {error.Message}";
+            // The parser or the schema validator failed on this payload (e.g. nesting deeper than it reads): the payload
+            // cannot be accepted, and a router must never throw on what a client sends.
+            return $"payload cannot be checked against the channel schema: {error.GetType().Name}: {error.Message}";
         }
+    }
 
-        if (_schema is null)
+    private static int? InvalidUtf8At(ReadOnlySpan<byte> bytes)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(bytes))
             return null;
-        var errors = _schema.Validate(json);
-        return errors.Count == 0
-            ? null
-            : "payload violates the channel schema: " + string.Join("; ", errors.Select(e => $"{(string.IsNullOrEmpty(e.Path) ? "#" : e.Path)}: {e.Kind}"));
+        var offset = 0;
+        while (offset < bytes.Length)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(bytes[offset..], out _, out var consumed) != System.Buffers.OperationStatus.Done)
+                return offset;
+            offset += consumed;
+        }
+        return null;
     }
 }

@@ -59,6 +59,7 @@ public sealed record PublishAck(
     bool InFlight,
     ProcessingReceipt? Receipt) : ILiminalMessage;
 
+/// <summary>Why a publish was refused. New members are only ever appended: the wire carries them as numbers.</summary>
 public enum PublishFailure
 {
     UnknownChannel,
@@ -69,6 +70,8 @@ public enum PublishFailure
     Overloaded,
     /// <summary>The bus is draining for shutdown and takes no new publishes.</summary>
     ShuttingDown,
+    /// <summary>The payload is larger than <c>liminal.max-payload-bytes</c>. (The wire carries enums as numbers: append only.)</summary>
+    PayloadTooLarge,
 }
 
 /// <summary>Stops taking publishes (they get <see cref="PublishFailure.ShuttingDown"/>); answered with <see cref="Drained"/> once every publish in flight has finished.</summary>
@@ -117,7 +120,12 @@ public sealed record Unsubscribed(string Channel) : ILiminalMessage;
 /// <summary>What a subscriber receives; <c>SequenceNr</c> is the partition position on a durable channel, null on an ephemeral one.</summary>
 public sealed record Delivery(string Channel, int Partition, long? SequenceNr, MessageEnvelope Envelope) : ILiminalMessage;
 
-/// <summary>Streams a durable partition's stored messages from <c>FromSequenceNr</c> to <c>Subscriber</c>, then <see cref="ReplayCompleted"/>.</summary>
+/// <summary>
+/// Streams a durable partition's stored messages from <c>FromSequenceNr</c> (1 or more) to <c>Subscriber</c>, then
+/// <see cref="ReplayCompleted"/> (or <see cref="ChannelRejected"/> if reading the journal fails), both to the subscriber.
+/// A malformed replay (ephemeral channel, no such partition, <c>FromSequenceNr</c> &lt; 1, no live subscriber) is
+/// answered with <see cref="ChannelRejected"/> to its sender.
+/// </summary>
 public sealed record Replay(string Channel, int Partition, long FromSequenceNr, IActorRef Subscriber) : ILiminalMessage;
 
 public sealed record ReplayCompleted(string Channel, int Partition, long LastSequenceNr) : ILiminalMessage;

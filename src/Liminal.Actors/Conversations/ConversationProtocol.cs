@@ -66,6 +66,8 @@ public static class ConversationRejections
     public const string NegativeStepIndex = "negative-step-index";
     public const string InvalidOutput = "invalid-output";
     public const string EmptyError = "empty-error";
+    /// <summary>An error text that is not well-formed UTF-16 or larger than <c>liminal.max-payload-bytes</c>.</summary>
+    public const string InvalidError = "invalid-error";
     public const string PersistFailed = "persist-failed";
     public const string Overloaded = "overloaded";
 }

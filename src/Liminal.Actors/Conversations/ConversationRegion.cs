@@ -1,14 +1,16 @@
 using Akka.Actor;
 using Liminal.Actors.Entities;
+using Liminal.Actors.Validation;
 
 namespace Liminal.Actors.Conversations;
 
 /// <summary>
 /// The actor behind <c>LiminalBus.Conversations</c>: routes each request to its conversation by id, starting it
-/// (by replay) when needed, and rejects requests whose conversation id is empty or too long.
+/// (by replay) when needed, and rejects malformed requests (<see cref="RequestValidation.Conversation"/>) before they
+/// start one.
 /// </summary>
 public sealed class ConversationRegion(ConversationSettings settings, EntityParentSettings parentSettings)
-    : EntityParent(new ConversationMessageExtractor(), parentSettings, settings.Clock)
+    : EntityParent(new ConversationMessageExtractor(settings.Policy.MaxOutputBytes), parentSettings, settings.Clock)
 {
     public static Props Props(ConversationSettings settings, EntityParentSettings parentSettings) =>
         Akka.Actor.Props.Create(() => new ConversationRegion(settings, parentSettings));
@@ -25,18 +27,15 @@ public sealed class ConversationRegion(ConversationSettings settings, EntityPare
     protected override void OnNonEntityMessage(object message)
     {
         if (message is IConversationCommand invalid)
-            Sender.Tell(new ConversationRejected(invalid.ConversationId ?? string.Empty, string.Empty, ConversationRejections.InvalidConversationId)
-            {
-                Detail = $"a conversation id must be 1 to {ConversationPolicy.MaxConversationIdLength} characters",
-            });
+            Sender.Tell(RequestValidation.Conversation(invalid, settings.Policy.MaxOutputBytes)!);
         else
             Unhandled(message);
     }
 
-    private sealed class ConversationMessageExtractor : IEntityMessageExtractor
+    private sealed class ConversationMessageExtractor(int maxOutputBytes) : IEntityMessageExtractor
     {
         public string? EntityId(object message) =>
-            message is IConversationCommand command && ConversationPolicy.IsValidConversationId(command.ConversationId)
+            message is IConversationCommand command && RequestValidation.Conversation(command, maxOutputBytes) is null
                 ? command.ConversationId
                 : null;
 

@@ -19,13 +19,8 @@ public sealed record ConversationPolicy(int KeepOutputsOfFinished)
     /// <summary>Messages whose retention anchor is at or before this time are forgotten.</summary>
     internal long ForgetsUpTo(long nowMillis) => nowMillis - (long)Retention.TotalMilliseconds;
 
-    public const int MaxConversationIdLength = 200;   // PersistenceId conversation-{id} must fit the journal's 255
-    public const int MaxMessageIdLength = 1024;
-    public const int MaxOutputBytes = 1024 * 1024;
-
-    public static bool IsValidConversationId(string? id) => !string.IsNullOrEmpty(id) && id.Length <= MaxConversationIdLength;
-
-    public static bool IsValidMessageId(string? id) => !string.IsNullOrEmpty(id) && id.Length <= MaxMessageIdLength;
+    /// <summary>The largest step output and error text (<c>liminal.max-payload-bytes</c>): a conversation's state must cross Akka.Remote.</summary>
+    public int MaxOutputBytes { get; init; } = Validation.InputRules.DefaultMaxPayloadBytes;
 }
 
 /// <summary>What a command decided: the one reply, and the events that must be durable before it is sent.</summary>
@@ -58,10 +53,9 @@ public sealed class ConversationState
         if (command is GetConversationState)
             return ConversationOutcome.ReplyOnly(state.ToView(conversationId, lastSequenceNr, forgetsUpTo));
 
+        if (Validation.RequestValidation.Conversation(command, policy.MaxOutputBytes) is { } invalid)
+            return ConversationOutcome.ReplyOnly(invalid with { ConversationId = conversationId });
         var messageId = MessageIdOf(command);
-        if (!ConversationPolicy.IsValidMessageId(messageId))
-            return Reject(conversationId, messageId, ConversationRejections.InvalidMessageId,
-                $"a message id must be 1 to {ConversationPolicy.MaxMessageIdLength} characters");
 
         // A message past the retention is answered as never seen, also before the next receive drops it.
         var progress = state._messages.GetValueOrDefault(messageId) is { } known && known.RetainedFromMillis > forgetsUpTo ? known : null;
@@ -90,31 +84,19 @@ public sealed class ConversationState
                 ? Reject(conversationId, messageId, ConversationRejections.NegativeStepIndex, $"step index {get.StepIndex} is negative")
                 : ConversationOutcome.ReplyOnly(new StepOutput(conversationId, messageId, get.StepIndex, progress.Steps.GetValueOrDefault(get.StepIndex)));
 
-        // Each record renews the lease of the delivery that makes it; an error or the finish ends it.
+        // Each record renews the lease of the delivery that makes it; an error or the finish ends it. Malformed
+        // records were refused above (RequestValidation).
         var lease = policy.LeaseExpiry(nowMillis);
-        IReadOnlyList<IConversationEvent>? events = command switch
+        IReadOnlyList<IConversationEvent> events = command switch
         {
             RecordProcessingStarted => [new ProcessingStarted(messageId) { LeaseExpiresAtMillis = lease }],
-            RecordStepCompleted { StepIndex: < 0 } => null,
-            RecordStepCompleted { Output: null } => null,
-            RecordStepCompleted { Output.Length: > ConversationPolicy.MaxOutputBytes } => null,
             RecordStepCompleted step => [new StepCompleted(messageId, step.StepIndex, step.Output) { LeaseExpiresAtMillis = lease }],
-            RecordError { Error: null or "" } => null,
             RecordError error => [new ErrorOccurred(messageId, error.Error) { OccurredAtMillis = nowMillis }],
             RecordProcessingFinished => state.FinishWithCompaction(messageId, progress, policy, nowMillis),
             _ => throw new ArgumentException($"Not a conversation command: {command.GetType().Name}", nameof(command)),
         };
 
-        return events is not null
-            ? new ConversationOutcome(new EventRecorded(conversationId, lastSequenceNr + events.Count), events)
-            : command switch
-            {
-                RecordStepCompleted { StepIndex: < 0 } step => Reject(conversationId, messageId,
-                    ConversationRejections.NegativeStepIndex, $"step index {step.StepIndex} is negative"),
-                RecordStepCompleted => Reject(conversationId, messageId, ConversationRejections.InvalidOutput,
-                    $"a step output must be present and at most {ConversationPolicy.MaxOutputBytes} bytes"),
-                _ => Reject(conversationId, messageId, ConversationRejections.EmptyError, "an error must say what went wrong"),
-            };
+        return new ConversationOutcome(new EventRecorded(conversationId, lastSequenceNr + events.Count), events);
     }
 
     /// <summary>The message a command is about; empty for <see cref="GetConversationState"/>.</summary>

@@ -1,10 +1,11 @@
 using Akka.Actor;
 using Liminal.Actors.Entities;
+using Liminal.Actors.Validation;
 
 namespace Liminal.Actors.Dedup;
 
 /// <summary>
-/// The actor behind <c>LiminalBus.Dedup</c>: rejects invalid keys, routes every key to its shard by a stable
+/// The actor behind <c>LiminalBus.Dedup</c>: rejects malformed requests (<see cref="RequestValidation.Dedup"/>), routes every key to its shard by a stable
 /// hash, and fans <see cref="SweepExpired"/> out to all shards. All shards start with it, so each one's
 /// periodic sweep runs even if no key of that shard has been touched since the process started.
 /// </summary>
@@ -43,10 +44,7 @@ public sealed class DedupKeySpace : EntityParent
         switch (message)
         {
             case IDedupKeyCommand invalid:
-                Sender.Tell(new DedupRejected(invalid.Key ?? string.Empty, DedupRejection.InvalidKey)
-                {
-                    Detail = $"a key must be 1 to {DedupKeys.MaxKeyBytes} UTF-8 bytes",
-                });
+                Sender.Tell(RequestValidation.Dedup(invalid)!);
                 break;
             case SweepExpired sweep:
                 var aggregator = Context.ActorOf(SweepAggregator.Props(Sender, _shards));
@@ -64,7 +62,7 @@ public sealed class DedupKeySpace : EntityParent
     private sealed class DedupMessageExtractor(int shards) : IEntityMessageExtractor
     {
         public string? EntityId(object message) =>
-            message is IDedupKeyCommand command && DedupKeys.IsValid(command.Key)
+            message is IDedupKeyCommand command && RequestValidation.Dedup(command) is null
                 ? ShardId(DedupKeys.ShardOf(command.Key, shards))
                 : null;
 

@@ -2,32 +2,9 @@ using System.Text;
 
 namespace Liminal.Actors.Dedup;
 
-/// <summary>Validation of idempotency keys and their stable placement on shards.</summary>
+/// <summary>The stable placement of idempotency keys on shards (what a valid key is: <see cref="Validation.InputRules.IdempotencyKey"/>).</summary>
 public static class DedupKeys
 {
-    public const int MaxKeyBytes = 1024;
-
-    /// <summary>
-    /// 1 to <see cref="MaxKeyBytes"/> UTF-8 bytes of well-formed UTF-16: a lone surrogate would be stored as U+FFFD,
-    /// so after a restart the key would be another key (and two such keys the same one).
-    /// </summary>
-    public static bool IsValid(string? key) =>
-        !string.IsNullOrEmpty(key) && IsWellFormedUtf16(key) && Encoding.UTF8.GetByteCount(key) <= MaxKeyBytes;
-
-    /// <summary>True when every surrogate in <paramref name="text"/> is half of a pair, so it round-trips through UTF-8.</summary>
-    public static bool IsWellFormedUtf16(string text)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (!char.IsSurrogate(text[i]))
-                continue;
-            if (!char.IsHighSurrogate(text[i]) || i + 1 == text.Length || !char.IsLowSurrogate(text[i + 1]))
-                return false;
-            i++;
-        }
-        return true;
-    }
-
     /// <summary>
     /// The shard of a key: FNV-1a over its UTF-8 bytes, so placement never changes between processes or
     /// runtime versions (unlike <see cref="string.GetHashCode()"/>). Changing the shard count of an existing

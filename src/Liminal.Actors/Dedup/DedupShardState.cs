@@ -38,9 +38,6 @@ public sealed record DedupOutcome(object Reply, IReadOnlyList<IDedupEvent> Event
 /// </remarks>
 public sealed class DedupShardState
 {
-    /// <summary>Largest receipt the bus stores, so one key cannot bloat a shard.</summary>
-    public const int MaxReceiptBytes = 64 * 1024;
-
     private readonly Dictionary<string, DedupEntry> _entries = new(StringComparer.Ordinal);
     private readonly AnchorIndex _byAnchor;
     private readonly AnchorIndex _completedByAnchor;
@@ -159,8 +156,8 @@ public sealed class DedupShardState
     }
 
     private static DedupOutcome? InvalidReceipt(string key, ProcessingReceipt? receipt) =>
-        receipt?.Bytes is null || receipt.Bytes.Length > MaxReceiptBytes
-            ? DedupOutcome.ReplyOnly(new DedupRejected(key, DedupRejection.InvalidReceipt))
+        Validation.InputRules.ReceiptProblem(receipt) is { } problem
+            ? DedupOutcome.ReplyOnly(new DedupRejected(key, DedupRejection.InvalidReceipt) { Detail = problem })
             : null;
 
     /// <summary>

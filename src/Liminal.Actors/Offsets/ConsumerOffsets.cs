@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Liminal.Actors.Entities;
 using Liminal.Actors.Persistence;
+using Liminal.Actors.Validation;
 
 namespace Liminal.Actors.Offsets;
 
@@ -65,7 +66,10 @@ public sealed class ConsumerOffsets : PersistentEntity<IOffsetsEvent>
 /// <summary>What every consumer's offsets record needs from <see cref="LiminalSettings"/> (<c>Retention</c>: how long a processed event id is remembered).</summary>
 public sealed record OffsetsSettings(long SnapshotEvery, TimeSpan IdleTimeout, TimeSpan Retention, TimeProvider Clock);
 
-/// <summary>The actor behind <c>LiminalBus.Offsets</c>: routes each request to its consumer's record.</summary>
+/// <summary>
+/// The actor behind <c>LiminalBus.Offsets</c>: routes each request to its consumer's record, and rejects malformed
+/// requests (<see cref="RequestValidation.Offsets"/>) before they start one.
+/// </summary>
 public sealed class OffsetsRegion(OffsetsSettings settings, EntityParentSettings parentSettings)
     : EntityParent(new OffsetsMessageExtractor(), parentSettings, settings.Clock)
 {
@@ -81,8 +85,7 @@ public sealed class OffsetsRegion(OffsetsSettings settings, EntityParentSettings
     protected override void OnNonEntityMessage(object message)
     {
         if (message is IOffsetsCommand invalid)
-            Sender.Tell(new OffsetRequestRejected(invalid.Owner ?? string.Empty,
-                $"consumer or pipeline name must be 1 to {OffsetsState.MaxNameLength} characters"));
+            Sender.Tell(RequestValidation.Offsets(invalid)!);
         else
             Unhandled(message);
     }
@@ -90,7 +93,7 @@ public sealed class OffsetsRegion(OffsetsSettings settings, EntityParentSettings
     private sealed class OffsetsMessageExtractor : IEntityMessageExtractor
     {
         public string? EntityId(object message) =>
-            message is IOffsetsCommand command && OffsetsState.IsValidName(command.Owner) ? command.Owner : null;
+            message is IOffsetsCommand command && RequestValidation.Offsets(command) is null ? command.Owner : null;
 
         public object EntityMessage(object message) => message;
     }

@@ -14,8 +14,6 @@ public sealed record OffsetsOutcome(object Reply, IReadOnlyList<IOffsetsEvent> E
 /// </summary>
 public sealed class OffsetsState
 {
-    public const int MaxNameLength = 1024;
-
     private readonly Dictionary<string, long> _offsets = new(StringComparer.Ordinal);
     // Each processed id and when it was processed (null: recorded before retention and not yet given a time).
     private readonly Dictionary<string, long?> _processed = new(StringComparer.Ordinal);
@@ -24,21 +22,15 @@ public sealed class OffsetsState
 
     public int Count => _offsets.Count + _processed.Count;
 
-    public static bool IsValidName(string? name) => !string.IsNullOrEmpty(name) && name.Length <= MaxNameLength;
-
     /// <summary>Decides <paramref name="command"/> at <paramref name="nowMillis"/>; processed ids older than <paramref name="retention"/> count as never processed.</summary>
     public static OffsetsOutcome Decide(OffsetsState state, IOffsetsCommand command, long nowMillis, TimeSpan retention)
     {
         var forgetsUpTo = nowMillis - (long)retention.TotalMilliseconds;
-        if (!IsValidName(command.Owner))
-            return Reject(command, $"consumer or pipeline name must be 1 to {MaxNameLength} characters");
+        if (Validation.RequestValidation.Offsets(command) is { } invalid)
+            return OffsetsOutcome.ReplyOnly(invalid);
 
         switch (command)
         {
-            case CommitOffset c when !IsValidName(c.Stream):
-                return Reject(command, $"stream name must be 1 to {MaxNameLength} characters");
-            case CommitOffset { Offset: < 0 } c:
-                return Reject(command, $"offset {c.Offset} is negative");
             case CommitOffset c:
                 return state._offsets.TryGetValue(c.Stream, out var stored) switch
                 {
@@ -48,16 +40,14 @@ public sealed class OffsetsState
                 };
             case GetOffset g:
                 return OffsetsOutcome.ReplyOnly(new CurrentOffset(g.Consumer, g.Stream,
-                    state._offsets.TryGetValue(g.Stream ?? string.Empty, out var offset) ? offset : null));
-            case RecordProcessed r when !IsValidName(r.EventId):
-                return Reject(command, $"event id must be 1 to {MaxNameLength} characters");
+                    state._offsets.TryGetValue(g.Stream, out var offset) ? offset : null));
             case RecordProcessed r:
                 return state.Holds(r.EventId, forgetsUpTo)
                     ? OffsetsOutcome.ReplyOnly(new ProcessedRecorded(r.Pipeline, r.EventId))
                     : new OffsetsOutcome(new ProcessedRecorded(r.Pipeline, r.EventId),
                         [new EventProcessed(r.EventId) { ProcessedAtMillis = nowMillis, ForgetsUpToMillis = forgetsUpTo }]);
             case WasProcessed w:
-                return OffsetsOutcome.ReplyOnly(new ProcessedStatus(w.Pipeline, w.EventId, w.EventId is not null && state.Holds(w.EventId, forgetsUpTo)));
+                return OffsetsOutcome.ReplyOnly(new ProcessedStatus(w.Pipeline, w.EventId, state.Holds(w.EventId, forgetsUpTo)));
             default:
                 throw new ArgumentException($"Not an offsets command: {command.GetType().Name}", nameof(command));
         }
@@ -66,9 +56,6 @@ public sealed class OffsetsState
     /// <summary>Processed and not yet past the retention (also before the next record drops it).</summary>
     private bool Holds(string eventId, long forgetsUpTo) =>
         _processed.TryGetValue(eventId, out var processedAt) && (processedAt is null || processedAt > forgetsUpTo);
-
-    private static OffsetsOutcome Reject(IOffsetsCommand command, string reason) =>
-        OffsetsOutcome.ReplyOnly(new OffsetRequestRejected(command.Owner ?? string.Empty, reason));
 
     /// <summary>Folds one event in place; applying an event twice changes nothing, and an offset never moves back.</summary>
     public static OffsetsState Apply(OffsetsState state, IOffsetsEvent @event)

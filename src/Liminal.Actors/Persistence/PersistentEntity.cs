@@ -417,5 +417,6 @@ public readonly record struct Conflict(ConflictKind Kind, string? Key)
 
     public static Conflict Everything => new(ConflictKind.Everything, null);
 
-    public static Conflict On(string key) => new(ConflictKind.Key, key);
+    /// <summary>The writes of one key; a missing key (a malformed request, rejected without a write) waits for nothing.</summary>
+    public static Conflict On(string? key) => key is null ? None : new(ConflictKind.Key, key);
 }

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Liminal.Actors.Conversations;
 using Liminal.Actors.Tests.TestSupport;
+using Liminal.Actors.Validation;
 
 namespace Liminal.Actors.Tests.Conversations;
 
@@ -102,7 +103,7 @@ public sealed class ConversationSpecs : LiminalTestKit
         Assert.Equal(ConversationRejections.InvalidMessageId, Ask<ConversationRejected>(conversations, new ReceiveMessage("c", "")).Reason);
         Assert.Equal(ConversationRejections.InvalidConversationId, Ask<ConversationRejected>(conversations, new ReceiveMessage("", "m")).Reason);
         Assert.Equal(ConversationRejections.InvalidConversationId,
-            Ask<ConversationRejected>(conversations, new ReceiveMessage(new string('c', ConversationPolicy.MaxConversationIdLength + 1), "m")).Reason);
+            Ask<ConversationRejected>(conversations, new ReceiveMessage(new string('c', InputRules.ConversationId.MaxLength + 1), "m")).Reason);
 
         Assert.Equal(1, JournalRows("conversation-"));
         // The conversation still serves the next request.

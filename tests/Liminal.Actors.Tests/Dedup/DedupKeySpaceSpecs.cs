@@ -2,6 +2,7 @@ using System.Text;
 using Akka.Actor;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Tests.TestSupport;
+using Liminal.Actors.Validation;
 
 namespace Liminal.Actors.Tests.Dedup;
 
@@ -222,7 +223,7 @@ public sealed class DedupKeySpaceSpecs : LiminalTestKit
 
         Assert.Equal(DedupRejection.InvalidReceipt, Ask<DedupRejected>(dedup, new CompleteReceipt("k", null!)).Reason);
         Assert.Equal(DedupRejection.InvalidReceipt,
-            Ask<DedupRejected>(dedup, new CompleteReceipt("k", new ProcessingReceipt(new byte[DedupShardState.MaxReceiptBytes + 1]))).Reason);
+            Ask<DedupRejected>(dedup, new CompleteReceipt("k", new ProcessingReceipt(new byte[InputRules.MaxReceiptBytes + 1]))).Reason);
         Assert.IsType<DedupDecision.InFlight>(Ask<KeyStatus>(dedup, new LookupKey("k")).Decision);
         Assert.Equal(1, DedupRows);
     }

@@ -2,6 +2,7 @@ using Akka.Actor;
 using CsCheck;
 using Liminal.Actors.Offsets;
 using Liminal.Actors.Tests.TestSupport;
+using Liminal.Actors.Validation;
 using Xunit.Abstractions;
 
 namespace Liminal.Actors.Tests.Properties;
@@ -19,7 +20,7 @@ public sealed class ConsumerOffsetsUnderTest : IEntityUnderTest<OffsetsScenarioS
     private const string Placeholder = "o";
     private static readonly string[] Streams = ["s1", "s2", "s3"];
     private static readonly string[] EventIds = ["e1", "e2", "e3", "e4", "e5"];
-    private static readonly string TooLong = new('x', OffsetsState.MaxNameLength + 1);
+    private static readonly string TooLong = new('x', InputRules.StreamName.MaxLength + 1);
 
     public Gen<OffsetsScenarioSettings> Settings { get; } = Gen.Select(
         Gen.Frequency((5, Gen.Int[1, 4]), (3, Gen.Int[5, 20]), (1, Gen.Const(10_000))),
@@ -140,7 +141,7 @@ public sealed class ConsumerOffsetsUnderTest : IEntityUnderTest<OffsetsScenarioS
         {
             switch (command)
             {
-                case CommitOffset c when !OffsetsState.IsValidName(c.Stream) || c.Offset < 0:
+                case CommitOffset c when !InputRules.StreamName.IsValid(c.Stream) || c.Offset < 0:
                     return new OffsetRequestRejected(c.Consumer, "invalid");
                 case CommitOffset c:
                     _streamsUsed.Add(c.Stream);
@@ -151,7 +152,7 @@ public sealed class ConsumerOffsetsUnderTest : IEntityUnderTest<OffsetsScenarioS
                 case GetOffset g:
                     _streamsUsed.Add(g.Stream);
                     return new CurrentOffset(g.Consumer, g.Stream, _offsets.TryGetValue(g.Stream, out var offset) ? offset : null);
-                case RecordProcessed r when !OffsetsState.IsValidName(r.EventId):
+                case RecordProcessed r when !InputRules.EventId.IsValid(r.EventId):
                     return new OffsetRequestRejected(r.Pipeline, "invalid");
                 case RecordProcessed r:
                     _eventIdsUsed.Add(r.EventId);

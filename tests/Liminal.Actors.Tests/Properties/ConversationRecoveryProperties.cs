@@ -2,6 +2,7 @@ using Akka.Actor;
 using CsCheck;
 using Liminal.Actors.Conversations;
 using Liminal.Actors.Tests.TestSupport;
+using Liminal.Actors.Validation;
 using Xunit.Abstractions;
 
 namespace Liminal.Actors.Tests.Properties;
@@ -21,8 +22,8 @@ public sealed record ConversationScenarioSettings(long SnapshotEvery, int KeepOu
 public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenarioSettings>
 {
     private const string Placeholder = "c";
-    private static readonly string TooLongId = new('m', ConversationPolicy.MaxMessageIdLength + 1);
-    private static readonly byte[] OversizedOutput = new byte[ConversationPolicy.MaxOutputBytes + 1];
+    private static readonly string TooLongId = new('m', InputRules.MessageId.MaxLength + 1);
+    private static readonly byte[] OversizedOutput = new byte[InputRules.DefaultMaxPayloadBytes + 1];
 
     public Gen<ConversationScenarioSettings> Settings { get; } = Gen.Select(
         Gen.Frequency((5, Gen.Int[1, 4]), (3, Gen.Int[5, 20]), (1, Gen.Const(10_000))),
@@ -204,13 +205,13 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
 
             // Every reason that applies; when several do, the actor may name any of them.
             var rejections = new List<string>();
-            if (!ConversationPolicy.IsValidMessageId(messageId))
+            if (!InputRules.MessageId.IsValid(messageId))
                 rejections.Add(ConversationRejections.InvalidMessageId);
             if (command is not ReceiveMessage && progress is null)
                 rejections.Add(ConversationRejections.NotReceived);
             if (command is RecordStepCompleted { StepIndex: < 0 } or GetStepOutput { StepIndex: < 0 })
                 rejections.Add(ConversationRejections.NegativeStepIndex);
-            if (command is RecordStepCompleted { Output: null or { Length: > ConversationPolicy.MaxOutputBytes } })
+            if (command is RecordStepCompleted { Output: null or { Length: > InputRules.DefaultMaxPayloadBytes } })
                 rejections.Add(ConversationRejections.InvalidOutput);
             if (command is RecordError { Error: null or "" })
                 rejections.Add(ConversationRejections.EmptyError);

@@ -2,6 +2,7 @@ using Akka.Actor;
 using CsCheck;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Tests.TestSupport;
+using Liminal.Actors.Validation;
 using Xunit.Abstractions;
 
 namespace Liminal.Actors.Tests.Properties;
@@ -22,7 +23,7 @@ public sealed class DedupShardUnderTest : IEntityUnderTest<DedupScenarioSettings
     private static readonly string?[] Owners = [null, "bus-a", "bus-b"];
     internal static readonly ProcessingReceipt R1 = new("r1"u8.ToArray());
     internal static readonly ProcessingReceipt R2 = new("r2"u8.ToArray());
-    private static readonly ProcessingReceipt Oversized = new(new byte[DedupShardState.MaxReceiptBytes + 1]);
+    private static readonly ProcessingReceipt Oversized = new(new byte[InputRules.MaxReceiptBytes + 1]);
 
     public Gen<DedupScenarioSettings> Settings { get; } = Gen.Select(
         Gen.Frequency((5, Gen.Int[1, 4]), (3, Gen.Int[5, 20]), (1, Gen.Const(10_000))),
@@ -247,7 +248,7 @@ public sealed class DedupShardUnderTest : IEntityUnderTest<DedupScenarioSettings
         }
 
         private static bool ValidReceipt(ProcessingReceipt? receipt) =>
-            receipt?.Bytes is { Length: <= DedupShardState.MaxReceiptBytes };
+            receipt?.Bytes is { Length: <= InputRules.MaxReceiptBytes };
 
         /// <summary>
         /// Adds an entry under <c>max-keys-per-shard</c>: a key that still has an (expired) entry reuses its slot;
