@@ -73,6 +73,34 @@ public sealed partial class ChannelRegistry : ReceiveActor, IWithStash
         ReceiveAny(_ => Stash.Stash());
     }
 
+    /// <summary>Nothing a message does restarts the registry: a restart would stop every channel's router and drop its subscribers.</summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        catch (Exception error)
+        {
+            RoutingFaults.Refuse(Context, Context.GetLogger(), error, message, Refusal);
+            return true;
+        }
+    }
+
+    private static object? Refusal(object message)
+    {
+        const string failed = "the channel registry failed while handling this request (logged); retry";
+        return message switch
+        {
+            Publish publish => new PublishRejected(publish.Channel ?? string.Empty, PublishFailure.DeliveryFailed, failed),
+            Subscribe subscribe => new ChannelRejected(subscribe.Channel ?? string.Empty, failed),
+            Unsubscribe unsubscribe => new ChannelRejected(unsubscribe.Channel ?? string.Empty, failed),
+            Replay replay => new ChannelRejected(replay.Channel ?? string.Empty, failed),
+            CreateChannel create => new ChannelRejected(create.Definition?.Name ?? string.Empty, failed),
+            _ => null,
+        };
+    }
+
     private void BecomeReadyWhenRecovered()
     {
         if (_recoveringSchemas > 0)

@@ -19,6 +19,9 @@ namespace Liminal.Actors.Entities;
 /// parent never reads the actor system's dead letters and never derives an entity id from an actor's name: a dead
 /// letter addressed to any other child (a subscriber's outbox) is nothing to it. Those messages are not handed to
 /// the next incarnation, which may already have been given later ones: order between one sender's requests is kept.</para>
+/// <para>Nothing a message does can restart the parent: its state (the entities, what they owe, and whatever a
+/// subclass keeps, such as a channel's subscribers) would be lost with it. A message whose handling throws is
+/// logged and refused with <see cref="Refusal"/>, and the parent goes on with its state, as a resumed actor would.</para>
 /// <para>Entities are hosted as an Akka.Cluster.Sharding shard region hosts them: an extractor, one <c>Props</c> per
 /// entity, <c>Passivate</c> answered with the entity's stop message while its next messages are buffered.</para>
 /// </remarks>
@@ -54,6 +57,12 @@ public abstract class EntityParent : UntypedActor, IWithTimers
     /// <summary>The typed reply for a message that cannot be buffered, or null to drop it (for one-way messages).</summary>
     protected abstract object? Overloaded(object message);
 
+    /// <summary>
+    /// The typed reply for a message whose handling here threw (a bug, logged), or null for one-way messages; by
+    /// default <see cref="Overloaded"/>.
+    /// </summary>
+    protected virtual object? Refusal(object message) => Overloaded(message);
+
     /// <summary>An entity stopped unexpectedly (it is restarted after a backoff; its messages are buffered meanwhile).</summary>
     protected virtual void OnEntityStopped(string entityId) { }
 
@@ -61,6 +70,18 @@ public abstract class EntityParent : UntypedActor, IWithTimers
     protected virtual void OnNonEntityMessage(object message) => Unhandled(message);
 
     protected sealed override void OnReceive(object message)
+    {
+        try
+        {
+            Handle(message);
+        }
+        catch (Exception error)
+        {
+            RoutingFaults.Refuse(Context, Log, error, message, Refusal);
+        }
+    }
+
+    private void Handle(object message)
     {
         switch (message)
         {
