@@ -91,7 +91,7 @@ public sealed class LiminalBus
         var (channels, problems) = LoadChannels(settings);
         if (problems.Count > 0)
             throw new LiminalConfigurationException(problems);
-        var registry = system.ActorOf(ChannelRegistry.Props(channels, settings.Partition, settings.Entities), "liminal-channels");
+        var registry = system.ActorOf(ChannelRegistry.Props(channels, settings.Partition, settings.Entities, settings.ChannelSchemaLoadTimeout), "liminal-channels");
         DrainOnShutdown(system, registry, settings.DrainTimeout);
         return registry;
     }
@@ -132,7 +132,7 @@ public sealed class LiminalBus
             var definitionProblems = ChannelRegistry.Problems(definition).ToList();
             if (channels.Any(c => c.Item1.Name == definition.Name))
                 definitionProblems.Add($"channel '{definition.Name}' is defined twice");
-            var (schema, error) = ChannelSchema.LoadAsync(definition).GetAwaiter().GetResult();
+            var (schema, error) = ChannelSchema.LoadWithin(definition, settings.ChannelSchemaLoadTimeout).Result.GetAwaiter().GetResult();
             if (error is not null)
                 definitionProblems.Add(error);
             problems.AddRange(definitionProblems.Select(p => $"liminal.channels[{index}]: {p}"));

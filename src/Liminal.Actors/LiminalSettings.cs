@@ -23,6 +23,9 @@ public sealed record LiminalSettings
     /// <summary>Keys a channel partition knows at most; the oldest are evicted first (counted and logged).</summary>
     public int ChannelDedupMaxKeysPerPartition { get; init; } = 250_000;
 
+    /// <summary>How long <c>CreateChannel</c> waits for its schema file (read off the registry) before it is rejected.</summary>
+    public TimeSpan ChannelSchemaLoadTimeout { get; init; } = ChannelSchema.DefaultLoadTimeout;
+
     /// <summary>A conversation with no request for this long passivates (it comes back by replay).</summary>
     public TimeSpan ConversationIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
@@ -99,6 +102,7 @@ public sealed record LiminalSettings
             DedupMaxKeysPerShard = Read("dedup.max-keys-per-shard", k => liminal.GetInt(k), defaults.DedupMaxKeysPerShard),
             ChannelDedupWindow = Read("channel-dedup.window", k => liminal.HasPath(k) ? liminal.GetTimeSpan(k) : (TimeSpan?)null, defaults.ChannelDedupWindow),
             ChannelDedupMaxKeysPerPartition = Read("channel-dedup.max-keys-per-partition", k => liminal.GetInt(k), defaults.ChannelDedupMaxKeysPerPartition),
+            ChannelSchemaLoadTimeout = Read("channel-limits.schema-load-timeout", k => liminal.GetTimeSpan(k), defaults.ChannelSchemaLoadTimeout),
             ConversationIdleTimeout = Read("conversations.idle-timeout", k => liminal.GetTimeSpan(k), defaults.ConversationIdleTimeout),
             ConversationKeepOutputsOfFinished = Read("conversations.keep-outputs-of-finished", k => liminal.GetInt(k), defaults.ConversationKeepOutputsOfFinished),
             ConversationLease = Read("conversations.lease", k => liminal.GetTimeSpan(k), defaults.ConversationLease),
@@ -138,6 +142,8 @@ public sealed record LiminalSettings
             problems.Add($"liminal.channel-dedup.window: {window} must be positive");
         if (ChannelDedupMaxKeysPerPartition < 1)
             problems.Add($"liminal.channel-dedup.max-keys-per-partition: {ChannelDedupMaxKeysPerPartition} must be at least 1");
+        if (ChannelSchemaLoadTimeout <= TimeSpan.Zero)
+            problems.Add($"liminal.channel-limits.schema-load-timeout: {ChannelSchemaLoadTimeout} must be positive");
         if (ConversationIdleTimeout <= TimeSpan.Zero)
             problems.Add($"liminal.conversations.idle-timeout: {ConversationIdleTimeout} must be positive");
         if (ConversationKeepOutputsOfFinished < 0)

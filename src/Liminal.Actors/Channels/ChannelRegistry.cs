@@ -14,6 +14,12 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
 {
     public const int MaxPartitions = 1024;
 
+    /// <summary>
+    /// Schema files being read at once, at most. A read that never ends (a FIFO nobody writes) holds a thread-pool
+    /// thread after its <c>CreateChannel</c> was rejected; beyond this many, <c>CreateChannel</c> is rejected at once.
+    /// </summary>
+    public const int MaxSchemaReads = 8;
+
     private readonly PartitionSettings _partitionSettings;
     private readonly EntityParentSettings _parentSettings;
     private readonly Dictionary<string, IActorRef> _routers = new(StringComparer.Ordinal);
@@ -23,12 +29,16 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
     private readonly long _snapshotEvery;
     private IActorRef _definitions = ActorRefs.Nobody;
     private int _recoveringSchemas;
+    private readonly TimeSpan _schemaLoadTimeout;
+    // Schema reads started and not over (one rejected for its timeout may still be running).
+    private int _schemaReads;
 
     public IStash Stash { get; set; } = null!;
 
     public ChannelRegistry(IReadOnlyList<(ChannelDefinition Definition, ChannelSchema Schema)> channels, PartitionSettings partitionSettings,
-        EntityParentSettings parentSettings)
+        EntityParentSettings parentSettings, TimeSpan? schemaLoadTimeout = null)
     {
+        _schemaLoadTimeout = schemaLoadTimeout ?? ChannelSchema.DefaultLoadTimeout;
         _partitionSettings = partitionSettings;
         _parentSettings = parentSettings;
         _snapshotEvery = partitionSettings.SnapshotEvery;
@@ -53,11 +63,11 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
             foreach (var definition in recovered.Definitions.Where(d => !_routers.ContainsKey(d.Name)))
             {
                 _recoveringSchemas++;
-                ChannelSchema.LoadAsync(definition)
-                    .PipeTo(Self, success: loaded => new SchemaLoaded(definition, loaded.Schema, loaded.Error));
+                LoadSchema(definition);
             }
             BecomeReadyWhenRecovered();
         });
+        Receive<SchemaReadOver>(_ => _schemaReads--);
         Receive<SchemaLoaded>(loaded =>
         {
             _recoveringSchemas--;
@@ -69,6 +79,34 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
         });
         Receive<Terminated>(terminated => terminated.ActorRef.Equals(_definitions), _ => StartDefinitions());
         ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>Nothing a message does restarts the registry: a restart would stop every channel's router and drop its subscribers.</summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        catch (Exception error)
+        {
+            RoutingFaults.Refuse(Context, Context.GetLogger(), error, message, Refusal);
+            return true;
+        }
+    }
+
+    private static object? Refusal(object message)
+    {
+        const string failed = "the channel registry failed while handling this request (logged); retry";
+        return message switch
+        {
+            Publish publish => new PublishRejected(publish.Channel ?? string.Empty, PublishFailure.DeliveryFailed, failed),
+            Subscribe subscribe => new ChannelRejected(subscribe.Channel ?? string.Empty, failed),
+            Unsubscribe unsubscribe => new ChannelRejected(unsubscribe.Channel ?? string.Empty, failed),
+            Replay replay => new ChannelRejected(replay.Channel ?? string.Empty, failed),
+            CreateChannel create => new ChannelRejected(create.Definition?.Name ?? string.Empty, failed),
+            _ => null,
+        };
     }
 
     private void BecomeReadyWhenRecovered()
@@ -107,6 +145,7 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
         });
         Receive<GetChannels>(_ => Sender.Tell(new ChannelList(_routers.Keys.Order(StringComparer.Ordinal).ToArray())));
         Receive<SchemaLoaded>(OnSchemaLoaded);
+        Receive<SchemaReadOver>(_ => _schemaReads--);
         Receive<DefinitionStored>(stored =>
         {
             _creating.Remove(stored.Definition.Name, out var creating);
@@ -125,8 +164,8 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
 
 
     public static Props Props(IReadOnlyList<(ChannelDefinition Definition, ChannelSchema Schema)> channels, PartitionSettings partitionSettings,
-        EntityParentSettings parentSettings) =>
-        Akka.Actor.Props.Create(() => new ChannelRegistry(channels, partitionSettings, parentSettings));
+        EntityParentSettings parentSettings, TimeSpan? schemaLoadTimeout = null) =>
+        Akka.Actor.Props.Create(() => new ChannelRegistry(channels, partitionSettings, parentSettings, schemaLoadTimeout));
 
     /// <summary>Every problem with a definition's name and partitions (the schema file is checked when loaded).</summary>
     public static IEnumerable<string> Problems(ChannelDefinition? definition)
@@ -166,9 +205,27 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
             return;
         }
 
+        if (_schemaReads >= MaxSchemaReads)
+        {
+            Sender.Tell(new ChannelRejected(definition.Name,
+                $"{_schemaReads} schema files are still being read (some may never answer); retry later"));
+            return;
+        }
+
         _creating[definition.Name] = (Sender, null);
-        ChannelSchema.LoadAsync(definition)
-            .PipeTo(Self, success: loaded => new SchemaLoaded(definition, loaded.Schema, loaded.Error));
+        LoadSchema(definition);
+    }
+
+    /// <summary>
+    /// Reads the schema file off this actor (opening a FIFO blocks until a writer comes, a hung mount for good): the
+    /// registry keeps routing meanwhile and gets <see cref="SchemaLoaded"/> with the schema or an error by the timeout.
+    /// </summary>
+    private void LoadSchema(ChannelDefinition definition)
+    {
+        _schemaReads++;
+        var (result, finished) = ChannelSchema.LoadWithin(definition, _schemaLoadTimeout);
+        finished.ContinueWith(_ => SchemaReadOver.Instance, TaskScheduler.Default).PipeTo(Self);
+        result.PipeTo(Self, success: loaded => new SchemaLoaded(definition, loaded.Schema, loaded.Error));
     }
 
     private void OnSchemaLoaded(SchemaLoaded loaded)
@@ -192,4 +249,9 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
 
     private sealed record SchemaLoaded(ChannelDefinition Definition, ChannelSchema? Schema, string? Error)
         : INoSerializationVerificationNeeded;
+
+    private sealed class SchemaReadOver : INoSerializationVerificationNeeded
+    {
+        public static readonly SchemaReadOver Instance = new();
+    }
 }

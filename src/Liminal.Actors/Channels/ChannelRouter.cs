@@ -65,6 +65,14 @@ internal sealed class ChannelRouter : EntityParent
     protected override object? Overloaded(object message) =>
         message is AppendToPartition ? new PublishRejected(_definition.Name, PublishFailure.Overloaded, "partition restarting; retry later") : null;
 
+    protected override object? Refusal(object message) => message switch
+    {
+        Publish => new PublishRejected(_definition.Name, PublishFailure.DeliveryFailed,
+            "the channel failed while handling this publish (logged): it was not stored and may have reached only some subscribers; retry"),
+        Subscribe or Unsubscribe or Replay => new ChannelRejected(_definition.Name, "the channel failed while handling this request (logged); retry"),
+        _ => Overloaded(message),
+    };
+
     protected override void OnNonEntityMessage(object message)
     {
         switch (message)

@@ -12,20 +12,71 @@ public sealed class ChannelSchema
 
     public static ChannelSchema AnyJson { get; } = new(null);
 
+    /// <summary>A schema file larger than this is refused (a device such as <c>/dev/zero</c> never ends).</summary>
+    public const int MaxSchemaBytes = 1024 * 1024;
+
+    /// <summary>How long a schema file may take to read by default (<c>liminal.channel-limits.schema-load-timeout</c>).</summary>
+    public static readonly TimeSpan DefaultLoadTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>Loads the schema file of a definition; the error names the file and what is wrong with it.</summary>
+    /// <remarks>Runs on the calling thread until the file is open: a FIFO blocks it until a writer comes. Actors use <see cref="LoadWithin"/>.</remarks>
     public static async Task<(ChannelSchema? Schema, string? Error)> LoadAsync(ChannelDefinition definition)
     {
         if (definition.SchemaPath is null)
             return (AnyJson, null);
         try
         {
-            var text = await File.ReadAllTextAsync(definition.SchemaPath);
+            var text = await ReadBoundedAsync(definition.SchemaPath);
             return (new ChannelSchema(await JsonSchema.FromJsonAsync(text)), null);
         }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException or Newtonsoft.Json.JsonException or InvalidOperationException)
+        catch (Exception error) when (error is not OutOfMemoryException)
         {
+            // The path comes from a client: whatever it names (no file, a directory, a malformed path, not a schema)
+            // is a typed rejection, never an exception in the registry.
             return (null, $"schema '{definition.SchemaPath}' cannot be used: {error.Message}");
         }
+    }
+
+    /// <summary>
+    /// Loads the schema on a thread-pool thread: <c>Result</c> is its outcome, or a "could not be read" error once
+    /// <paramref name="timeout"/> has passed; <c>Finished</c> completes when the read itself is over, which for a
+    /// file that never answers (a FIFO nobody writes, a hung mount) is never: it holds a thread-pool thread meanwhile.
+    /// </summary>
+    public static (Task<(ChannelSchema? Schema, string? Error)> Result, Task Finished) LoadWithin(ChannelDefinition definition, TimeSpan timeout)
+    {
+        var load = Task.Run(() => LoadAsync(definition));
+        return (WithTimeoutAsync(load, definition, timeout), load);
+    }
+
+    private static async Task<(ChannelSchema? Schema, string? Error)> WithTimeoutAsync(
+        Task<(ChannelSchema? Schema, string? Error)> load, ChannelDefinition definition, TimeSpan timeout)
+    {
+        try
+        {
+            return await load.WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return (null, $"schema '{definition.SchemaPath}' could not be read within {timeout.TotalSeconds:0.###} s " +
+                          "(a FIFO, a device or an unresponsive file system?)");
+        }
+    }
+
+    private static async Task<string> ReadBoundedAsync(string path)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.Asynchronous);
+        var bytes = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await file.ReadAsync(chunk)) > 0)
+        {
+            if (bytes.Length + read > MaxSchemaBytes)
+                throw new IOException($"the file is larger than {MaxSchemaBytes} bytes");
+            bytes.Write(chunk, 0, read);
+        }
+        bytes.Position = 0;
+        using var reader = new StreamReader(bytes, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return await reader.ReadToEndAsync();
     }
 
     /// <summary>

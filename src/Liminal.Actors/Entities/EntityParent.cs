@@ -11,11 +11,19 @@ namespace Liminal.Actors.Entities;
 /// buffer answers with the family's typed "overloaded" reply rather than dropping the message.
 /// </summary>
 /// <remarks>
-/// A persistent actor stops itself when a journal write fails, and whatever was still in its mailbox (or
-/// sent to it before the parent saw it terminate) becomes a dead letter. The parent watches the dead letters
-/// addressed to its own children and answers each with the family's typed "overloaded" reply (retry later), so
-/// no request goes unanswered; it does not deliver them to the next incarnation, which may already have been
-/// handed later messages: order between one sender's requests is kept.
+/// <para>A failing entity answers what it owes and stops (a persistent entity answers every command it has taken
+/// with its typed failure). What it never took — still in its mailbox, or sent before the parent learned of the
+/// stop — is answered here, with the family's typed "overloaded" reply (retry later), from the parent's own record:
+/// each message handed to an entity is numbered and kept until the entity reports having taken it, and an entity
+/// reports the last one it took as it stops, before the parent sees it terminate (<see cref="EntityIntake"/>). The
+/// parent never reads the actor system's dead letters and never derives an entity id from an actor's name: a dead
+/// letter addressed to any other child (a subscriber's outbox) is nothing to it. Those messages are not handed to
+/// the next incarnation, which may already have been given later ones: order between one sender's requests is kept.</para>
+/// <para>Nothing a message does can restart the parent: its state (the entities, what they owe, and whatever a
+/// subclass keeps, such as a channel's subscribers) would be lost with it. A message whose handling throws is
+/// logged and refused with <see cref="Refusal"/>, and the parent goes on with its state, as a resumed actor would.</para>
+/// <para>Entities are hosted as an Akka.Cluster.Sharding shard region hosts them: an extractor, one <c>Props</c> per
+/// entity, <c>Passivate</c> answered with the entity's stop message while its next messages are buffered.</para>
 /// </remarks>
 public abstract class EntityParent : UntypedActor, IWithTimers
 {
@@ -23,7 +31,7 @@ public abstract class EntityParent : UntypedActor, IWithTimers
     private readonly EntityParentSettings _settings;
     private readonly TimeProvider _clock;
     private readonly Dictionary<string, IActorRef> _entities = new(StringComparer.Ordinal);
-    private readonly Dictionary<IActorRef, string> _idsByRef = new();
+    private readonly Dictionary<IActorRef, Incarnation> _incarnations = new();
     private readonly Dictionary<string, Queue<(object Message, IActorRef Sender)>> _buffers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _passivating = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (int Count, DateTimeOffset Last)> _failures = new(StringComparer.Ordinal);
@@ -39,11 +47,21 @@ public abstract class EntityParent : UntypedActor, IWithTimers
 
     protected ILoggingAdapter Log { get; } = Context.GetLogger();
 
-    /// <summary>Props of the entity with the given id.</summary>
+    /// <summary>
+    /// Props of the entity with the given id. The entity takes its messages through an <see cref="EntityIntake"/>
+    /// (every <see cref="Persistence.PersistentEntity{TEvent}"/> does): they arrive numbered, and the parent keeps each
+    /// until the entity reports having taken it.
+    /// </summary>
     protected abstract Props EntityProps(string entityId);
 
     /// <summary>The typed reply for a message that cannot be buffered, or null to drop it (for one-way messages).</summary>
     protected abstract object? Overloaded(object message);
+
+    /// <summary>
+    /// The typed reply for a message whose handling here threw (a bug, logged), or null for one-way messages; by
+    /// default <see cref="Overloaded"/>.
+    /// </summary>
+    protected virtual object? Refusal(object message) => Overloaded(message);
 
     /// <summary>An entity stopped unexpectedly (it is restarted after a backoff; its messages are buffered meanwhile).</summary>
     protected virtual void OnEntityStopped(string entityId) { }
@@ -51,16 +69,24 @@ public abstract class EntityParent : UntypedActor, IWithTimers
     /// <summary>Messages not addressed to an entity.</summary>
     protected virtual void OnNonEntityMessage(object message) => Unhandled(message);
 
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
-
-    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
-
     protected sealed override void OnReceive(object message)
+    {
+        try
+        {
+            Handle(message);
+        }
+        catch (Exception error)
+        {
+            RoutingFaults.Refuse(Context, Log, error, message, Refusal);
+        }
+    }
+
+    private void Handle(object message)
     {
         switch (message)
         {
-            case DeadLetter dead:
-                OnDeadLetter(dead);
+            case EntityReceived received:
+                OnEntityReceived(received);
                 break;
             case Terminated terminated:
                 if (!OnEntityTerminated(terminated.ActorRef))
@@ -96,7 +122,7 @@ public abstract class EntityParent : UntypedActor, IWithTimers
             return;
         }
 
-        GetOrCreate(entityId).Tell(message, sender);
+        HandOver(GetOrCreate(entityId), message, sender);
     }
 
     /// <summary>Starts every listed entity now (for entities that have work to do without being asked).</summary>
@@ -113,40 +139,67 @@ public abstract class EntityParent : UntypedActor, IWithTimers
         var entity = Context.ActorOf(EntityProps(entityId), Uri.EscapeDataString(entityId));
         Context.Watch(entity);
         _entities[entityId] = entity;
-        _idsByRef[entity] = entityId;
+        _incarnations[entity] = new Incarnation(entityId);
         return entity;
     }
 
-    private void OnDeadLetter(DeadLetter dead)
+    /// <summary>Numbers the message and keeps it until the entity reports having taken it.</summary>
+    private void HandOver(IActorRef entity, object message, IActorRef sender)
     {
-        if (!Self.Path.Equals(dead.Recipient.Path.Parent) || dead.Message is RestartEntity)
+        var incarnation = _incarnations[entity];
+        var number = ++incarnation.Sent;
+        incarnation.Untaken.Enqueue((number, message, sender));
+        entity.Tell(new EntityEnvelope(number, message), sender);
+    }
+
+    private void OnEntityReceived(EntityReceived received)
+    {
+        // By reference: a report from anything but a current incarnation (or a late one) is ignored.
+        if (!_incarnations.TryGetValue(Sender, out var incarnation))
             return;
-        // A bounce from the current incarnation means it is stopping: buffer from now on, before Terminated.
-        if (_idsByRef.TryGetValue(dead.Recipient, out var dying))
-            _buffers.TryAdd(dying, new Queue<(object, IActorRef)>());
-        // It was sent before messages that may already be buffered or delivered to the next incarnation: delivering it
-        // now would reorder them (one producer's publishes stored out of order). Refuse it, typed, so its sender retries.
-        if (Overloaded(dead.Message) is { } refusal)
-            dead.Sender.Tell(refusal);
-        else
-            Deliver(Uri.UnescapeDataString(dead.Recipient.Path.Name), dead.Message, dead.Sender);
+        while (incarnation.Untaken.TryPeek(out var next) && next.Number <= received.UpTo)
+            incarnation.Untaken.Dequeue();
+        if (!received.Final)
+            return;
+        // It is stopping and has taken all it ever will: from now on its messages wait for the next incarnation.
+        _buffers.TryAdd(incarnation.Id, new Queue<(object, IActorRef)>());
+        SettleUntaken(incarnation);
+    }
+
+    /// <summary>What a stopping incarnation never took (its messages are buffered for the next one by now).</summary>
+    private void SettleUntaken(Incarnation incarnation)
+    {
+        while (incarnation.Untaken.TryDequeue(out var untaken))
+        {
+            // A request is refused, typed, so its sender retries: handing it to the next incarnation could put it
+            // behind messages sent after it (one producer's publishes stored out of order). A one-way message (a
+            // drain) waits for the next incarnation, behind what is buffered for it.
+            if (Overloaded(untaken.Message) is { } refusal)
+                untaken.Sender.Tell(refusal);
+            else
+                Deliver(incarnation.Id, untaken.Message, untaken.Sender);
+        }
     }
 
     private void OnPassivate(Akka.Cluster.Sharding.Passivate passivate)
     {
-        if (!_idsByRef.TryGetValue(Sender, out var id) || _passivating.Contains(id))
+        if (!_incarnations.TryGetValue(Sender, out var incarnation) || _passivating.Contains(incarnation.Id))
             return;
-        _passivating.Add(id);
-        _buffers.TryAdd(id, new Queue<(object, IActorRef)>());
+        _passivating.Add(incarnation.Id);
+        _buffers.TryAdd(incarnation.Id, new Queue<(object, IActorRef)>());
         Sender.Tell(passivate.StopMessage);
     }
 
     /// <summary>False when the terminated actor is not one of this parent's entities (e.g. a watched subscriber).</summary>
     private bool OnEntityTerminated(IActorRef entity)
     {
-        if (!_idsByRef.Remove(entity, out var id))
+        if (!_incarnations.Remove(entity, out var incarnation))
             return false;
+        var id = incarnation.Id;
         _entities.Remove(id);
+        // Without a final report (it never got to run, e.g. its constructor threw) it took nothing beyond its last report.
+        _buffers.TryAdd(id, new Queue<(object, IActorRef)>());
+        SettleUntaken(incarnation);
 
         if (_passivating.Remove(id))
         {
@@ -165,7 +218,6 @@ public abstract class EntityParent : UntypedActor, IWithTimers
         _failures[id] = (failures, now);
         var delay = _settings.BackoffFor(failures);
         Log.Warning("Entity {0} stopped unexpectedly (failure {1}); restarting in {2}", id, failures, delay);
-        _buffers.TryAdd(id, new Queue<(object, IActorRef)>());
         Timers.StartSingleTimer(("restart", id), new RestartEntity(id), delay);
         OnEntityStopped(id);
         return true;
@@ -177,6 +229,17 @@ public abstract class EntityParent : UntypedActor, IWithTimers
         if (!_buffers.Remove(entityId, out var buffered))
             return;
         while (buffered.TryDequeue(out var item))
-            entity.Tell(item.Message, item.Sender);
+            HandOver(entity, item.Message, item.Sender);
+    }
+
+    /// <summary>One incarnation of an entity: what it has been handed and not yet reported as taken.</summary>
+    private sealed class Incarnation(string id)
+    {
+        public string Id { get; } = id;
+
+        /// <summary>The number of the last message handed over.</summary>
+        public long Sent { get; set; }
+
+        public Queue<(long Number, object Message, IActorRef Sender)> Untaken { get; } = new();
     }
 }

@@ -20,8 +20,8 @@ namespace Liminal.Actors.Persistence;
 /// <para>A write that fails (the journal reports an error or a timeout) may still have been stored: its outcome is
 /// unknown. The entity stops (its parent recreates it with backoff and it recovers whatever was stored), and every
 /// command owed a reply gets the typed failure from <see cref="FailureFor"/>, which must not claim that nothing was
-/// written. A write the journal rejects (nothing stored, e.g. a serialization error) fails only its own commands and
-/// the entity carries on.</para>
+/// written; what it had not yet taken from its mailbox its parent answers (<see cref="EntityIntake"/>). A write the
+/// journal rejects (nothing stored, e.g. a serialization error) fails only its own commands and the entity carries on.</para>
 /// <para>An entity that sets <see cref="PackWrites"/> writes the events of every command decided while its previous
 /// write is in flight as one <see cref="EventBatch"/> row (one journal row per group commit instead of per event).</para>
 /// <para>An idle entity passivates with Akka.Cluster.Sharding's own <c>Passivate</c>, so a shard region can host it
@@ -35,6 +35,7 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
     private readonly Queue<Invocation> _invocations = new();
     private readonly Dictionary<string, int> _keysWriting = new(StringComparer.Ordinal);
     private readonly Queue<(object Command, IActorRef Sender)> _waiting = new();
+    private readonly EntityIntake _intake = new();
     private Invocation? _openPack;
     private int _writesInFlight;
     private int _barrierWritesInFlight;
@@ -105,6 +106,10 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
 
     protected sealed override void OnCommand(object message)
     {
+        // Here, not in AroundReceive: a message stashed during recovery has not been taken yet.
+        if (_intake.TryReport(message, Context))
+            return;
+        message = _intake.Take(message, Context);
         switch (message)
         {
             case SaveSnapshotSuccess saved:
@@ -341,6 +346,8 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         Log.Error(cause, "Journal write of {0} failed for {1}; stopping to recover what was stored", @event.GetType().Name, PersistenceId);
+        // Akka stops us once this returns: from here the parent holds our messages, before anyone is told of the failure.
+        _intake.Stopping(Context);
         var owed = _invocations.SelectMany(i => i.Replies).Concat(_openPack?.Replies ?? []);
         foreach (var reply in owed)
             reply.ReplyTo.Tell(reply.Command is null ? reply.Reply(LastSequenceNr) : FailureFor(reply.Command, UnknownOutcome));
@@ -351,6 +358,19 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
         _openPack = null;
         // The base stops the actor; its parent recreates it with backoff and recovery reads what was stored.
         base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void PreRestart(Exception reason, object message)
+    {
+        _intake.Restarting(Context);
+        base.PreRestart(reason, message);
+    }
+
+    public override void AroundPostStop()
+    {
+        // Before the parent sees us terminate: it refuses, typed, whatever it handed us that we never took.
+        _intake.Stopped(Context);
+        base.AroundPostStop();
     }
 
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
