@@ -210,6 +210,31 @@ public sealed class InputValidationSpecs : LiminalTestKit
 
     // Item 9.
     [Fact]
+    public void Replay_starts_at_1_or_later_and_its_LastSequenceNr_is_never_past_the_stored_log()
+    {
+        var bus = StartBus();
+        var subscriber = CreateTestProbe();
+        Ask<PublishAck>(bus.Channels, Publish("raw", "{}"u8.ToArray()));
+
+        foreach (var from in new[] { -5L, 0L, long.MinValue })
+            Assert.Contains("sequence number of 1 or more", Ask<ChannelRejected>(bus.Channels, new Replay("raw", 0, from, subscriber.Ref)).Reason);
+        ReplayCompleted Replay(long from)
+        {
+            bus.Channels.Tell(new Replay("raw", 0, from, subscriber.Ref), subscriber.Ref);
+            return subscriber.ExpectMsg<ReplayCompleted>();
+        }
+
+        Assert.Equal(1, Replay(100).LastSequenceNr);
+        Assert.Equal(1, Replay(long.MaxValue).LastSequenceNr);
+        Assert.Equal(1, Replay(2).LastSequenceNr);
+        bus.Channels.Tell(new Replay("raw", 0, 1, subscriber.Ref), subscriber.Ref);
+        Assert.Equal(1, subscriber.ExpectMsg<Delivery>().SequenceNr);
+        Assert.Equal(new ReplayCompleted("raw", 0, 1), subscriber.ExpectMsg<ReplayCompleted>());
+        bus.Channels.Tell(new Replay("orders", 0, 1, subscriber.Ref), subscriber.Ref);
+        Assert.Equal(new ReplayCompleted("orders", 0, 0), subscriber.ExpectMsg<ReplayCompleted>());
+    }
+
+    [Fact]
     public void Dead_letters_Nobody_and_unresolvable_paths_cannot_subscribe_and_never_count_as_delivered()
     {
         var bus = StartBus();
