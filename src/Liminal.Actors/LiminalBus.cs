@@ -144,7 +144,9 @@ public sealed class LiminalBus
 
     private static void EnsureReady(ActorSystem system, LiminalSettings settings)
     {
-        var problems = settings.Validate();
+        var problems = settings.Validate().ToList();
+        if (Validation.WireFrame.Problem(system, settings.MaxPayloadBytes) is { } frameProblem)
+            problems.Add(frameProblem);
         if (problems.Count > 0)
             throw new LiminalConfigurationException(problems);
         LiminalEventSerializer.EnsureBound(system);

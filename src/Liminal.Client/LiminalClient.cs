@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Liminal.Actors;
+using Liminal.Actors.Validation;
 
 namespace Liminal.Client;
 
@@ -17,23 +18,42 @@ public static class LiminalClient
     public static ActorSystem CreateSystem(string name = "liminal-client", string hostname = "127.0.0.1") =>
         ActorSystem.Create(name, ClientConfig(hostname));
 
-    /// <summary>The configuration of such a system, for callers that create it themselves.</summary>
-    public static Config ClientConfig(string hostname = "127.0.0.1") =>
-        ConfigurationFactory.ParseString($$"""
+    /// <summary>
+    /// The configuration of such a system, for callers that create it themselves. <paramref name="maxPayloadBytes"/> must
+    /// be the host's <c>liminal.max-payload-bytes</c>: the frame is sized to carry it both ways (the host's deliveries
+    /// too), and larger requests are rejected before they are sent.
+    /// </summary>
+    public static Config ClientConfig(string hostname = "127.0.0.1", int maxPayloadBytes = InputRules.DefaultMaxPayloadBytes)
+    {
+        var frame = WireFrame.SizeFor(maxPayloadBytes);
+        return ConfigurationFactory.ParseString($$"""
             akka {
               loglevel = WARNING
               actor.provider = remote
-              remote.dot-netty.tcp { hostname = "{{hostname}}", port = 0 }
+              remote.dot-netty.tcp {
+                hostname = "{{hostname}}", port = 0
+                maximum-frame-size = {{frame}}b, send-buffer-size = {{frame}}b, receive-buffer-size = {{frame}}b
+              }
             }
+            liminal.max-payload-bytes = {{maxPayloadBytes}}b
             """).WithFallback(LiminalSettings.DefaultConfig);
+    }
 
-    /// <summary>Resolves the host's dedup, conversations, channels and offsets actors.</summary>
+    /// <summary>
+    /// Resolves the host's dedup, conversations, channels and offsets actors. The refs handed back are local guards in
+    /// front of them: a malformed request (a payload over <c>liminal.max-payload-bytes</c>, an id the bus refuses) is
+    /// answered at once with the bus's typed rejection, and never sent.
+    /// </summary>
     public static async Task<LiminalBus> ConnectAsync(
         ActorSystem system, string hostname, int port, string dedupNamespace = "default", TimeSpan? timeout = null)
     {
+        var maxPayloadBytes = (int)(system.Settings.Config.GetByteSize("liminal.max-payload-bytes", null) ?? InputRules.DefaultMaxPayloadBytes);
+        if (WireFrame.Problem(system, maxPayloadBytes) is { } problem)
+            throw new LiminalConfigurationException([problem]);
         var wait = timeout ?? TimeSpan.FromSeconds(10);
         var root = $"akka.tcp://{HostSystemName}@{hostname}:{port}/user/";
-        async Task<IActorRef> Resolve(string name) => await system.ActorSelection(root + name).ResolveOne(wait);
+        async Task<IActorRef> Resolve(string name) =>
+            system.ActorOf(RequestGuard.Props(await system.ActorSelection(root + name).ResolveOne(wait), maxPayloadBytes));
         return LiminalBus.Of(
             await Resolve($"liminal-dedup-{dedupNamespace}"),
             await Resolve("liminal-conversations"),

@@ -4,6 +4,7 @@ using Akka.Remote.Hosting;
 using Liminal.Actors;
 using Liminal.Actors.Hosting;
 using Liminal.Actors.Persistence;
+using Liminal.Actors.Validation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -23,7 +24,7 @@ public static class LiminalHost
         builder.Services.AddAkka("liminal", akka => akka
             .AddHocon(configuration.Config, HoconAddMode.Prepend)
             .AddHocon(configuration.JournalConfig(), HoconAddMode.Append)
-            .WithRemoting(configuration.RemoteHostname, configuration.RemotePort)
+            .WithRemoting(RemoteOptions(configuration))
             .WithLiminal(configuration.Settings)
             .AddStartup((system, _) =>
             {
@@ -42,5 +43,22 @@ public static class LiminalHost
         var app = builder.Build();
         app.MapHealthEndpoints();
         return app;
+    }
+
+    /// <summary>
+    /// The remote endpoint, its frame sized to carry the largest payload the bus takes (liminal.max-payload-bytes):
+    /// Akka.Remote's default (128,000 bytes) dropped a 200 KB delivery while the publisher was told it was delivered.
+    /// </summary>
+    private static RemoteOptions RemoteOptions(HostConfiguration configuration)
+    {
+        var frame = WireFrame.SizeFor(configuration.Settings.MaxPayloadBytes);
+        return new RemoteOptions
+        {
+            HostName = configuration.RemoteHostname,
+            Port = configuration.RemotePort,
+            MaxFrameSize = frame,
+            SendBufferSize = frame,
+            ReceiveBufferSize = frame,
+        };
     }
 }

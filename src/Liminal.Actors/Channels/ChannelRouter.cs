@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Streams;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Entities;
 using Liminal.Actors.Validation;
@@ -268,20 +267,7 @@ internal sealed class ChannelRouter : EntityParent
             Sender.Tell(rejected);
             return;
         }
-        var subscriber = replay.Subscriber;
-        var channel = _definition.Name;
-        var last = Math.Max(0, replay.FromSequenceNr - 1);
-        // The stream runs outside the actor and touches no actor state: it only tells the subscriber.
-        ChannelPartition.ReadLog(Context.System, channel, replay.Partition, replay.FromSequenceNr, long.MaxValue)
-            .RunForeach(envelope =>
-            {
-                last = envelope.SequenceNr;
-                subscriber.Tell(new Delivery(channel, replay.Partition, envelope.SequenceNr, ((MessageAppended)envelope.Event).ToEnvelope()), ActorRefs.NoSender);
-            }, Context.System.Materializer())
-            .ContinueWith(done => subscriber.Tell(done.IsCompletedSuccessfully
-                ? new ReplayCompleted(channel, replay.Partition, last)
-                : new ChannelRejected(channel, $"replay failed: {done.Exception?.GetBaseException().Message}"), ActorRefs.NoSender),
-                TaskScheduler.Default);
+        PartitionReplay.Run(Context.System, _definition.Name, replay.Partition, replay.FromSequenceNr, replay.Subscriber);
     }
 
     private static string PartitionId(int partition) => partition.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -128,4 +128,10 @@ public sealed record Delivery(string Channel, int Partition, long? SequenceNr, M
 /// </summary>
 public sealed record Replay(string Channel, int Partition, long FromSequenceNr, IActorRef Subscriber) : ILiminalMessage;
 
+/// <summary>
+/// A replay is over. <c>LastSequenceNr</c> is the partition's highest stored sequence number when the replay read
+/// it (0 for an empty partition): the replay sent every message stored from <c>FromSequenceNr</c> up to it, none when it
+/// is below <c>FromSequenceNr</c>. It is never above what is stored, so a consumer that continues after it skips nothing;
+/// messages stored after it come live (or by the next replay).
+/// </summary>
 public sealed record ReplayCompleted(string Channel, int Partition, long LastSequenceNr) : ILiminalMessage;

@@ -33,7 +33,7 @@ public sealed class LiminalWireSerializer : SerializerWithStringManifest
 
     public LiminalWireSerializer(ExtendedActorSystem system) : base(system)
     {
-        _json = new JsonSerializerOptions(JsonSerializerDefaults.Web) { Converters = { new ActorRefConverter(system) } };
+        _json = new JsonSerializerOptions(JsonSerializerDefaults.Web) { Converters = { new ActorRefConverter(system), new WireStringConverter() } };
     }
 
     public override int Identifier => Id;

@@ -141,6 +141,25 @@ public sealed class InputValidationSpecs : LiminalTestKit
         Assert.Equal([4096], Ask<ConversationSnapshot>(conversations, new GetConversationState("c")).CompletedSteps.Select(s => s.Output.Length));
     }
 
+    [Fact]
+    public void The_bus_refuses_to_start_on_a_remote_actor_system_whose_frame_cannot_carry_its_largest_payload()
+    {
+        var remote = ActorSystem.Create($"remote-{Guid.NewGuid():N}", ConfigurationFactory.ParseString("""
+            akka.actor.provider = remote
+            akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
+            """).WithFallback(Sys.Settings.Config));
+        try
+        {
+            var error = Assert.Throws<LiminalConfigurationException>(() => LiminalBus.Start(remote, DefaultSettings));
+
+            Assert.Contains(error.Problems, p => p.StartsWith(WireFrame.MaximumFrameSizeKey) && p.Contains($"needs {WireFrame.SizeFor(InputRules.DefaultMaxPayloadBytes)}"));
+        }
+        finally
+        {
+            Shutdown(remote);
+        }
+    }
+
     // Item 7 (in process; on PostgreSQL: PostgreSqlInputSpecs).
     // Not [InlineData]: xunit's serialization of theory data turns a lone surrogate into U+FFFD.
     [Fact]
@@ -208,7 +227,52 @@ public sealed class InputValidationSpecs : LiminalTestKit
         }
     }
 
+    [Fact]
+    public void A_lone_surrogate_crosses_the_wire_unchanged_so_the_bus_rejects_it_instead_of_taking_U_FFFD()
+    {
+        var request = new ReceiveMessage("x\uD800", "m\uDFFF");
+        var serializer = Sys.Serialization.FindSerializerFor(request);
+        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, request);
+
+        var copy = Sys.Serialization.Deserialize(serializer.ToBinary(request), serializer.Identifier, manifest);
+        // A client that is not .NET may send bytes that are not UTF-8 at all: they arrive as lone surrogates too.
+        var notUtf8 = (ReceiveMessage)Sys.Serialization.Deserialize(
+            [.. """{"conversationId":"x"""u8, 0xFF, .. "\",\"messageId\":\"m\"}"u8], serializer.Identifier, manifest);
+
+        Assert.Equal(request, copy);
+        Assert.Equal("x\uDCFF", notUtf8.ConversationId);
+        var conversations = StartBus().Conversations;
+        Assert.Equal(ConversationRejections.InvalidConversationId, Ask<ConversationRejected>(conversations, copy).Reason);
+        Assert.Equal(ConversationRejections.InvalidConversationId, Ask<ConversationRejected>(conversations, notUtf8).Reason);
+        Assert.Equal(0, JournalRows("conversation-"));
+    }
+
     // Item 9.
+    [Fact]
+    public void Replay_starts_at_1_or_later_and_its_LastSequenceNr_is_never_past_the_stored_log()
+    {
+        var bus = StartBus();
+        var subscriber = CreateTestProbe();
+        Ask<PublishAck>(bus.Channels, Publish("raw", "{}"u8.ToArray()));
+
+        foreach (var from in new[] { -5L, 0L, long.MinValue })
+            Assert.Contains("sequence number of 1 or more", Ask<ChannelRejected>(bus.Channels, new Replay("raw", 0, from, subscriber.Ref)).Reason);
+        ReplayCompleted Replay(long from)
+        {
+            bus.Channels.Tell(new Replay("raw", 0, from, subscriber.Ref), subscriber.Ref);
+            return subscriber.ExpectMsg<ReplayCompleted>();
+        }
+
+        Assert.Equal(1, Replay(100).LastSequenceNr);
+        Assert.Equal(1, Replay(long.MaxValue).LastSequenceNr);
+        Assert.Equal(1, Replay(2).LastSequenceNr);
+        bus.Channels.Tell(new Replay("raw", 0, 1, subscriber.Ref), subscriber.Ref);
+        Assert.Equal(1, subscriber.ExpectMsg<Delivery>().SequenceNr);
+        Assert.Equal(new ReplayCompleted("raw", 0, 1), subscriber.ExpectMsg<ReplayCompleted>());
+        bus.Channels.Tell(new Replay("orders", 0, 1, subscriber.Ref), subscriber.Ref);
+        Assert.Equal(new ReplayCompleted("orders", 0, 0), subscriber.ExpectMsg<ReplayCompleted>());
+    }
+
     [Fact]
     public void Dead_letters_Nobody_and_unresolvable_paths_cannot_subscribe_and_never_count_as_delivered()
     {
