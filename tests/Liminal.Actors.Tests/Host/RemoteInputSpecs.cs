@@ -140,6 +140,8 @@ public sealed class RemoteInputSpecs(RemoteHostFixture host) : Akka.TestKit.Xuni
         Assert.Equal(output, Assert.Single(state.CompletedSteps).Output);
         Assert.Equal(ConversationRejections.InvalidOutput, tooLarge.Reason);
         Assert.Equal(ConversationRejections.InvalidOutput, tooLargeRaw.Reason);
+        // An error ends the delivery's lease, so the redelivery resumes after the stored step at once.
+        Ask<EventRecorded>(bus.Conversations, new RecordError(conversation, "m", "runner stopped"));
         Assert.Equal(new RedeliveryDecision.ResumeFrom(1), Ask<RedeliveryDecision>(bus.Conversations, new ReceiveMessage(conversation, "m")));
     }
 
