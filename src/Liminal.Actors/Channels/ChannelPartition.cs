@@ -236,11 +236,12 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
+        // The base first: it tells the router we stop before anyone is answered, so a retry waits for the next incarnation.
+        base.OnPersistFailure(cause, @event, sequenceNr);
         foreach (var duplicates in _writing.Values)
             Fail(duplicates, "journal write failed or timed out: whether it was stored is unknown; a retry finds out");
         _writing.Clear();
         _waitingDuplicates = 0;
-        base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     private void Fail(List<IActorRef>? duplicates, string detail)
