@@ -23,6 +23,9 @@ public sealed record LiminalSettings
     /// <summary>Keys a channel partition knows at most; the oldest are evicted first (counted and logged).</summary>
     public int ChannelDedupMaxKeysPerPartition { get; init; } = 250_000;
 
+    /// <summary>Publishes a channel partition has in flight at most; beyond it a publish gets <c>PublishRejected(Overloaded)</c> at once.</summary>
+    public int ChannelMaxPublishesInFlight { get; init; } = PartitionSettings.DefaultMaxPublishesInFlight;
+
     /// <summary>How long <c>CreateChannel</c> waits for its schema file (read off the registry) before it is rejected.</summary>
     public TimeSpan ChannelSchemaLoadTimeout { get; init; } = ChannelSchema.DefaultLoadTimeout;
 
@@ -102,6 +105,7 @@ public sealed record LiminalSettings
             DedupMaxKeysPerShard = Read("dedup.max-keys-per-shard", k => liminal.GetInt(k), defaults.DedupMaxKeysPerShard),
             ChannelDedupWindow = Read("channel-dedup.window", k => liminal.HasPath(k) ? liminal.GetTimeSpan(k) : (TimeSpan?)null, defaults.ChannelDedupWindow),
             ChannelDedupMaxKeysPerPartition = Read("channel-dedup.max-keys-per-partition", k => liminal.GetInt(k), defaults.ChannelDedupMaxKeysPerPartition),
+            ChannelMaxPublishesInFlight = Read("channel-limits.max-publishes-in-flight", k => liminal.GetInt(k), defaults.ChannelMaxPublishesInFlight),
             ChannelSchemaLoadTimeout = Read("channel-limits.schema-load-timeout", k => liminal.GetTimeSpan(k), defaults.ChannelSchemaLoadTimeout),
             ConversationIdleTimeout = Read("conversations.idle-timeout", k => liminal.GetTimeSpan(k), defaults.ConversationIdleTimeout),
             ConversationKeepOutputsOfFinished = Read("conversations.keep-outputs-of-finished", k => liminal.GetInt(k), defaults.ConversationKeepOutputsOfFinished),
@@ -142,6 +146,8 @@ public sealed record LiminalSettings
             problems.Add($"liminal.channel-dedup.window: {window} must be positive");
         if (ChannelDedupMaxKeysPerPartition < 1)
             problems.Add($"liminal.channel-dedup.max-keys-per-partition: {ChannelDedupMaxKeysPerPartition} must be at least 1");
+        if (ChannelMaxPublishesInFlight < 1)
+            problems.Add($"liminal.channel-limits.max-publishes-in-flight: {ChannelMaxPublishesInFlight} must be at least 1");
         if (ChannelSchemaLoadTimeout <= TimeSpan.Zero)
             problems.Add($"liminal.channel-limits.schema-load-timeout: {ChannelSchemaLoadTimeout} must be positive");
         if (ConversationIdleTimeout <= TimeSpan.Zero)
@@ -173,7 +179,10 @@ public sealed record LiminalSettings
         new(DedupNamespace, new DedupPolicy(DedupTtl, DedupMaxKeysPerShard), DedupSweepInterval, SnapshotEvery, Clock);
 
     internal PartitionSettings Partition =>
-        new(ChannelDedupWindow ?? DedupTtl, ChannelDedupMaxKeysPerPartition, SnapshotEvery, Clock) { MaxPayloadBytes = MaxPayloadBytes };
+        new(ChannelDedupWindow ?? DedupTtl, ChannelDedupMaxKeysPerPartition, SnapshotEvery, Clock)
+        {
+            MaxPayloadBytes = MaxPayloadBytes, MaxPublishesInFlight = ChannelMaxPublishesInFlight,
+        };
 
     internal Conversations.ConversationSettings Conversation =>
         new(new Conversations.ConversationPolicy(ConversationKeepOutputsOfFinished)

@@ -18,9 +18,15 @@ internal sealed record AppendToPartition(Publish Publish, IActorRef[] Subscriber
 /// </summary>
 internal sealed record LegacyKeysRecovered(IReadOnlyCollection<string> Keys) : INoSerializationVerificationNeeded;
 
-/// <summary>How a channel's partitions keep the keys published to them (SPEC §2.4), and the largest payload a channel takes.</summary>
+/// <summary>How a channel's partitions keep the keys published to them (SPEC §2.4) and how many publishes they take on at once.</summary>
 public sealed record PartitionSettings(TimeSpan DedupWindow, int MaxKeysPerPartition, long SnapshotEvery, TimeProvider Clock)
 {
+    /// <summary>The default of <see cref="MaxPublishesInFlight"/> (<c>liminal.channel-limits.max-publishes-in-flight</c>).</summary>
+    public const int DefaultMaxPublishesInFlight = 10_000;
+
+    /// <summary>Publishes a partition has in flight at most (being written, or waiting for a write of their key); beyond it, Overloaded.</summary>
+    public int MaxPublishesInFlight { get; init; } = DefaultMaxPublishesInFlight;
+
     /// <summary><c>liminal.max-payload-bytes</c>: a larger publish gets <see cref="PublishFailure.PayloadTooLarge"/>.</summary>
     public int MaxPayloadBytes { get; init; } = Validation.InputRules.DefaultMaxPayloadBytes;
 }
@@ -45,6 +51,7 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
     private readonly KeyWindow _window;
     // Keys whose write is in flight, with the duplicates that wait for it.
     private readonly Dictionary<string, List<IActorRef>?> _writing = new(StringComparer.Ordinal);
+    private int _waitingDuplicates;
     private readonly Metrics.LiminalMetrics _metrics = Metrics.LiminalMetrics.For(Context.System);
     private readonly long _recoveredAtMillis;
     // Keys in the window stored by a version before it (no time in their message; see LegacyKeysRecovered).
@@ -159,17 +166,28 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
     {
         var key = append.Publish.IdempotencyKey;
         var now = Now;
+        if (key is not null && _window.Find(key, now) is { } stored)
+        {
+            _metrics.DuplicateSuppressed();
+            publisher.Tell(DuplicateAck(stored.SequenceNr!.Value));
+            return;
+        }
+        // Admission: a publish taken on is answered only once its write is durable, and meanwhile holds its message
+        // (and its reply's place) here. Beyond the bound it is refused at once, so a flood or a stalled journal never
+        // grows this partition without limit. A stored key's duplicate above costs nothing and is answered anyway.
+        if (CommandsInFlight + _waitingDuplicates >= _settings.MaxPublishesInFlight)
+        {
+            _metrics.PublishRejected();
+            publisher.Tell(new PublishRejected(_channel, PublishFailure.Overloaded,
+                $"partition {_partition} has {_settings.MaxPublishesInFlight} publishes in flight; retry later"));
+            return;
+        }
         if (key is not null)
         {
-            if (_window.Find(key, now) is { } stored)
-            {
-                _metrics.DuplicateSuppressed();
-                publisher.Tell(DuplicateAck(stored.SequenceNr!.Value));
-                return;
-            }
             if (_writing.TryGetValue(key, out var waiting))
             {
                 (waiting ?? (_writing[key] = [])).Add(publisher);
+                _waitingDuplicates++;
                 return;
             }
             _writing.Add(key, null);
@@ -186,6 +204,7 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
             _metrics.Published(subscribers.Length);
             if (key is not null && _writing.Remove(key, out var duplicates) && duplicates is not null)
             {
+                _waitingDuplicates -= duplicates.Count;
                 foreach (var duplicate in duplicates)
                 {
                     _metrics.DuplicateSuppressed();
@@ -211,16 +230,21 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
     {
         // Nothing was stored: the duplicates that waited get the original's failure and may retry.
         if (@event is MessageAppended { IdempotencyKey: { } key } && _writing.Remove(key, out var duplicates))
+        {
+            _waitingDuplicates -= duplicates?.Count ?? 0;
             Fail(duplicates, $"journal rejected the write ({cause.Message}); nothing was stored");
+        }
         base.OnPersistRejected(cause, @event, sequenceNr);
     }
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
+        // The base first: it tells the router we stop before anyone is answered, so a retry waits for the next incarnation.
+        base.OnPersistFailure(cause, @event, sequenceNr);
         foreach (var duplicates in _writing.Values)
             Fail(duplicates, "journal write failed or timed out: whether it was stored is unknown; a retry finds out");
         _writing.Clear();
-        base.OnPersistFailure(cause, @event, sequenceNr);
+        _waitingDuplicates = 0;
     }
 
     private void Fail(List<IActorRef>? duplicates, string detail)

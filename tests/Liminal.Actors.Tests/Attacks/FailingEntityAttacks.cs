@@ -24,14 +24,21 @@ public sealed class FailingEntityAttacks : FaultInjectionTestKit
         var gated = new GatedFirstWrite(p => p is MessageAppended, reject: false);
         await Journal.OnWrite.SetInterceptorAsync(gated);
 
+        var duplicate = CreateTestProbe();
         bus.Channels.Tell(Keyed("k1"), TestActor);
         await gated.Held.Task.WaitAsync(Patience);
+        bus.Channels.Tell(Keyed("k1"), duplicate.Ref);   // waits for the write of its key
+        Assert.True(Ask<PublishAck>(bus.Channels, Keyed("warm-up")).Duplicate);   // behind it: the duplicate is waiting
         gated.Gate.SetResult();   // the connection drops: outcome unknown, the partition stops
-        Assert.Equal(PublishFailure.PersistFailed, ExpectMsg<PublishRejected>(Patience).Reason);
 
-        // The test journal threw before storing the write: the retry stores it, in the partition's next incarnation.
-        var retry = Ask<object>(bus.Channels, Keyed("k1"));
+        // The duplicate that waited is answered with the write's failure, and retries at once. The test journal threw
+        // before storing the write: the retry stores it, in the partition's next incarnation.
+        Assert.Equal(PublishFailure.PersistFailed, duplicate.ExpectMsg<PublishRejected>(Patience).Reason);
+        bus.Channels.Tell(Keyed("k1"), duplicate.Ref);
+        var retry = duplicate.ExpectMsg<object>(Patience);
         Assert.True(retry is PublishAck { Duplicate: false, SequenceNr: not null }, $"expected the retry to be stored, got {retry}");
+        // The original publisher's own failure, and its retry: the message stored once.
+        Assert.Equal(PublishFailure.PersistFailed, ExpectMsg<PublishRejected>(Patience).Reason);
         var again = Ask<PublishAck>(bus.Channels, Keyed("k1"));
         Assert.Equal((true, ((PublishAck)retry).SequenceNr), (again.Duplicate, again.SequenceNr));
     }

@@ -255,7 +255,7 @@ public sealed class RejectedKeyedWriteGuards : FaultInjectionTestKit
         var bus = LiminalBus.Start(Sys, DefaultSettings with { Channels = [new ChannelDefinition("orders", Durable: true)] });
         var subscriber = CreateTestProbe();
         Ask<Subscribed>(bus.Channels, new Subscribe("orders", subscriber.Ref));
-        Ask<PublishAck>(bus.Channels, new Publish("orders", new MessageEnvelope("{}"u8.ToArray(), "warm-up")));
+        Ask<PublishAck>(bus.Channels, Keyed("warm-up"));
         subscriber.ExpectMsg<Delivery>();
         var gated = new GatedFirstWrite(p => p is MessageAppended { IdempotencyKey: "k" }, reject: true);
         await Journal.OnWrite.SetInterceptorAsync(gated);
@@ -265,7 +265,9 @@ public sealed class RejectedKeyedWriteGuards : FaultInjectionTestKit
         bus.Channels.Tell(Keyed("k"), first.Ref);
         await gated.Held.Task.WaitAsync(Patience);
         bus.Channels.Tell(Keyed("k"), waiting.Ref);   // its key is being written: it waits
-        bus.Channels.Tell(Keyed("other"), first.Ref);  // behind it, so the duplicate has surely been decided
+        bus.Channels.Tell(Keyed("other"), first.Ref);
+        // Answered from the window at once, behind both: once it is, the duplicate has surely been decided.
+        Assert.True(Ask<PublishAck>(bus.Channels, Keyed("warm-up")).Duplicate);
         gated.Gate.SetResult();
 
         Assert.Equal(PublishFailure.PersistFailed, first.ExpectMsg<PublishRejected>(Patience).Reason);

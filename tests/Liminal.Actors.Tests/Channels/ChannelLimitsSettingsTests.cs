@@ -6,28 +6,30 @@ namespace Liminal.Actors.Tests.Channels;
 public sealed class ChannelLimitsSettingsTests
 {
     [Fact]
-    public void The_channel_limits_default_to_a_5_s_schema_read()
+    public void The_channel_limits_default_to_10000_publishes_in_flight_and_a_5_s_schema_read()
     {
         var settings = LiminalSettings.FromConfig(ConfigurationFactory.Empty);
 
-        Assert.Equal(TimeSpan.FromSeconds(5), settings.ChannelSchemaLoadTimeout);
+        Assert.Equal((10_000, TimeSpan.FromSeconds(5)), (settings.ChannelMaxPublishesInFlight, settings.ChannelSchemaLoadTimeout));
     }
 
     [Fact]
     public void The_channel_limits_are_read_from_the_liminal_block()
     {
         var settings = LiminalSettings.FromConfig(ConfigurationFactory.ParseString(
-            "liminal.channel-limits { schema-load-timeout = 2s }"));
+            "liminal.channel-limits { max-publishes-in-flight = 250, schema-load-timeout = 2s }"));
 
-        Assert.Equal(TimeSpan.FromSeconds(2), settings.ChannelSchemaLoadTimeout);
+        Assert.Equal((250, TimeSpan.FromSeconds(2)), (settings.ChannelMaxPublishesInFlight, settings.ChannelSchemaLoadTimeout));
     }
 
     [Fact]
-    public void A_schema_load_timeout_that_is_not_positive_is_reported_with_its_key()
+    public void Channel_limits_below_1_are_reported_with_their_keys()
     {
         var error = Assert.Throws<LiminalConfigurationException>(() => LiminalSettings.FromConfig(ConfigurationFactory.ParseString(
-            "liminal.channel-limits { schema-load-timeout = 0s }")));
+            "liminal.channel-limits { max-publishes-in-flight = 0, schema-load-timeout = 0s }")));
 
-        Assert.StartsWith("liminal.channel-limits.schema-load-timeout", Assert.Single(error.Problems));
+        Assert.Equal(2, error.Problems.Count);
+        Assert.Contains(error.Problems, p => p.StartsWith("liminal.channel-limits.max-publishes-in-flight"));
+        Assert.Contains(error.Problems, p => p.StartsWith("liminal.channel-limits.schema-load-timeout"));
     }
 }
