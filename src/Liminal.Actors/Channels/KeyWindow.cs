@@ -43,9 +43,6 @@ public sealed class KeyWindow(TimeSpan window, int maxKeys)
     /// <summary>Whether <paramref name="key"/> is held, expired or not.</summary>
     public bool Contains(string key) => _keys.ContainsKey(key);
 
-    /// <summary>The keys, oldest first (what a snapshot holds).</summary>
-    public IEnumerable<(string Key, StoredKey Stored)> Oldest() => _order.Where(IsCurrent);
-
     /// <summary>The keys, oldest first, as columns (a durable partition's: every key has a sequence number).</summary>
     public (string[] Keys, long[] SequenceNrs, long[] StoredAtMillis) ToColumns()
     {
