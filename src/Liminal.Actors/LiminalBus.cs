@@ -129,7 +129,7 @@ public sealed class LiminalBus
         var channels = new List<(ChannelDefinition, ChannelSchema)>();
         foreach (var (definition, index) in settings.Channels.Select((d, i) => (d, i)))
         {
-            var definitionProblems = ChannelRegistry.Problems(definition).ToList();
+            var definitionProblems = Validation.RequestValidation.ChannelDefinitionProblems(definition).ToList();
             if (channels.Any(c => c.Item1.Name == definition.Name))
                 definitionProblems.Add($"channel '{definition.Name}' is defined twice");
             var (schema, error) = ChannelSchema.LoadWithin(definition, settings.ChannelSchemaLoadTimeout).Result.GetAwaiter().GetResult();
