@@ -21,7 +21,7 @@ public static class LiminalHost
         builder.WebHost.UseUrls($"http://0.0.0.0:{configuration.HealthPort}");
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Services.AddSingleton(configuration);
-        builder.Services.AddAkka("liminal", akka => akka
+        builder.Services.AddAkka(LiminalActorNames.HostSystem, akka => akka
             .AddHocon(configuration.Config, HoconAddMode.Prepend)
             .AddHocon(configuration.JournalConfig(), HoconAddMode.Append)
             .WithRemoting(RemoteOptions(configuration))
