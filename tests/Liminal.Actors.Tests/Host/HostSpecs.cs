@@ -31,6 +31,29 @@ public sealed class HostSpecs
         .. more,
     ];
 
+    /// <summary>Runs <paramref name="body"/> against a started host whose health port is <paramref name="port"/>.</summary>
+    private static async Task WithHostAsync(int port, string[] options, Func<WebApplication, HttpClient, Task> body)
+    {
+        await using var app = LiminalHost.Build(options);
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        try
+        {
+            await body(app, http);
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
+    /// <summary>The database file is gone and a directory stands in its way: no connection can open or create it.</summary>
+    private static void MakeUnreachable(string databasePath)
+    {
+        File.Move(databasePath, databasePath + ".moved");
+        Directory.CreateDirectory(databasePath);
+    }
+
     [Fact]
     public void Every_configuration_problem_is_reported_together_with_its_key()
     {
@@ -57,10 +80,7 @@ public sealed class HostSpecs
     public async Task Health_ready_and_metrics_answer_and_the_metrics_move_after_publishes()
     {
         var port = FreePort();
-        await using var app = LiminalHost.Build(Options(TestDatabase.NewPath(), port, "--liminal:dedup:shards", "4"));
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        try
+        await WithHostAsync(port, Options(TestDatabase.NewPath(), port, "--liminal:dedup:shards", "4"), async (app, http) =>
         {
             Assert.Equal("Healthy\n", await http.GetStringAsync("/health"));
             Assert.Equal("Healthy\n", await http.GetStringAsync("/ready"));
@@ -77,11 +97,7 @@ public sealed class HostSpecs
             Assert.Contains("liminal_duplicates_suppressed_total 1", metrics);
             Assert.Contains("liminal_dedup_window_evictions_total 0", metrics);
             Assert.Matches(@"liminal_journal_write_seconds_count [1-9]", metrics);
-        }
-        finally
-        {
-            await app.StopAsync();
-        }
+        });
     }
 
     [Fact]
@@ -89,17 +105,12 @@ public sealed class HostSpecs
     {
         var port = FreePort();
         var databasePath = TestDatabase.NewPath();
-        await using var app = LiminalHost.Build(Options(databasePath, port, "--liminal:dedup:shards", "2"));
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        try
+        await WithHostAsync(port, Options(databasePath, port, "--liminal:dedup:shards", "2"), async (app, http) =>
         {
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/ready")).StatusCode);
-            // No publish, no journal write: nothing trips the journal's circuit breaker. The database file is gone
-            // and a directory stands in its way: no connection can open or create it.
-            File.Move(databasePath, databasePath + ".moved");
-            Directory.CreateDirectory(databasePath);
+            // No publish, no journal write: nothing trips the journal's circuit breaker.
+            MakeUnreachable(databasePath);
 
             foreach (var endpoint in new[] { "/health", "/ready" })
             {
@@ -109,11 +120,7 @@ public sealed class HostSpecs
                 Assert.StartsWith("Unhealthy\n", body);
                 Assert.Contains("  - journal-database: journal not reachable: ", body);
             }
-        }
-        finally
-        {
-            await app.StopAsync();
-        }
+        });
     }
 
     [Fact]
@@ -121,14 +128,10 @@ public sealed class HostSpecs
     {
         var port = FreePort();
         var databasePath = TestDatabase.NewPath();
-        await using var app = LiminalHost.Build(Options(databasePath, port, "--liminal:dedup:shards", "2"));
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        try
+        await WithHostAsync(port, Options(databasePath, port, "--liminal:dedup:shards", "2"), async (app, http) =>
         {
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/ready")).StatusCode);
-            File.Move(databasePath, databasePath + ".moved");
-            Directory.CreateDirectory(databasePath);
+            MakeUnreachable(databasePath);
             var channels = app.Services.GetRequiredService<ActorRegistry>().Get<LiminalChannels>();
             await channels.GracefulStop(TimeSpan.FromSeconds(10));
 
@@ -140,11 +143,7 @@ public sealed class HostSpecs
             Assert.Collection(lines.Skip(1),
                 line => Assert.StartsWith("  - channels-loaded: bus not started: ", line),
                 line => Assert.StartsWith("  - journal-database: journal not reachable: ", line));
-        }
-        finally
-        {
-            await app.StopAsync();
-        }
+        });
     }
 
     [SkippableFact]
@@ -159,16 +158,13 @@ public sealed class HostSpecs
         };
         var unique = $"h{Guid.NewGuid():N}"[..13];
         var port = FreePort();
-        await using var app = LiminalHost.Build(Options(TestDatabase.NewPath(), port,
+        await WithHostAsync(port, Options(TestDatabase.NewPath(), port,
             "--liminal:journal:kind", "postgresql",
             "--liminal:journal:postgresql-connection-string", throughForwarder.ConnectionString,
             "--liminal:dedup:namespace", unique,
             "--liminal:dedup:shards", "2",
             "--liminal:channels:0:name", $"{unique}-orders",
-            "--liminal:channels:0:durable", "true"));
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        try
+            "--liminal:channels:0:durable", "true"), async (app, http) =>
         {
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/ready")).StatusCode);
@@ -179,10 +175,6 @@ public sealed class HostSpecs
             var body = await response.Content.ReadAsStringAsync();
             Assert.True(HttpStatusCode.ServiceUnavailable == response.StatusCode, body);
             Assert.Contains("  - journal-database: journal not reachable: ", body);
-        }
-        finally
-        {
-            await app.StopAsync();
-        }
+        });
     }
 }
