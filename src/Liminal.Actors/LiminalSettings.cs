@@ -233,13 +233,6 @@ public sealed record LiminalSettings
         using var stream = typeof(LiminalSettings).Assembly.GetManifestResourceStream("Liminal.Actors.liminal.conf")
                            ?? throw new InvalidOperationException("liminal.conf is not embedded in Liminal.Actors");
         using var reader = new StreamReader(stream);
-        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+        return ConfigurationFactory.ParseString(reader.ReadToEnd()).WithFallback(LiminalWireSerializer.Binding);
     }
-}
-
-/// <summary>The configuration is invalid; <see cref="Problems"/> lists every problem found, each with its key.</summary>
-public sealed class LiminalConfigurationException(IReadOnlyList<string> problems)
-    : Exception("Invalid Liminal configuration:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)))
-{
-    public IReadOnlyList<string> Problems { get; } = problems;
 }

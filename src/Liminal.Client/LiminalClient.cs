@@ -12,7 +12,7 @@ namespace Liminal.Client;
 public static class LiminalClient
 {
     /// <summary>The actor system name of the standalone host.</summary>
-    public const string HostSystemName = "liminal";
+    public const string HostSystemName = LiminalActorNames.HostSystem;
 
     /// <summary>An actor system that can talk to a host: remoting on a free local port.</summary>
     public static ActorSystem CreateSystem(string name = "liminal-client", string hostname = "127.0.0.1") =>
@@ -36,7 +36,7 @@ public static class LiminalClient
               }
             }
             liminal.max-payload-bytes = {{maxPayloadBytes}}b
-            """).WithFallback(LiminalSettings.DefaultConfig);
+            """).WithFallback(LiminalWireSerializer.Binding);
     }
 
     /// <summary>
@@ -55,9 +55,9 @@ public static class LiminalClient
         async Task<IActorRef> Resolve(string name) =>
             system.ActorOf(RequestGuard.Props(await system.ActorSelection(root + name).ResolveOne(wait), maxPayloadBytes));
         return LiminalBus.Of(
-            await Resolve($"liminal-dedup-{dedupNamespace}"),
-            await Resolve("liminal-conversations"),
-            await Resolve("liminal-channels"),
-            await Resolve("liminal-offsets"));
+            await Resolve(LiminalActorNames.Dedup(dedupNamespace)),
+            await Resolve(LiminalActorNames.Conversations),
+            await Resolve(LiminalActorNames.Channels),
+            await Resolve(LiminalActorNames.Offsets));
     }
 }

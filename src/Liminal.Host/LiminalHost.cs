@@ -36,7 +36,7 @@ public static class LiminalHost
         builder.Logging.ClearProviders().AddLiminalConsole(builder.Configuration);
         builder.Services.AddSingleton(configuration);
         builder.Services.AddHealthChecks();
-        builder.Services.AddAkka("liminal", akka => akka
+        builder.Services.AddAkka(LiminalActorNames.HostSystem, akka => akka
             .ConfigureLoggers(loggers =>
             {
                 loggers.ClearLoggers();

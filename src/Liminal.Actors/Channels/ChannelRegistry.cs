@@ -12,8 +12,6 @@ namespace Liminal.Actors.Channels;
 /// </summary>
 public sealed class ChannelRegistry : ReceiveActor, IWithStash
 {
-    public const int MaxPartitions = 1024;
-
     /// <summary>
     /// Schema files being read at once, at most. A read that never ends (a FIFO nobody writes) holds a thread-pool
     /// thread after its <c>CreateChannel</c> was rejected; beyond this many, <c>CreateChannel</c> is rejected at once.
@@ -167,22 +165,6 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
         EntityParentSettings parentSettings, TimeSpan? schemaLoadTimeout = null) =>
         Akka.Actor.Props.Create(() => new ChannelRegistry(channels, partitionSettings, parentSettings, schemaLoadTimeout));
 
-    /// <summary>Every problem with a definition's name and partitions (the schema file is checked when loaded).</summary>
-    public static IEnumerable<string> Problems(ChannelDefinition? definition)
-    {
-        if (definition is null)
-        {
-            yield return "channel definition missing";
-            yield break;
-        }
-        if (Validation.InputRules.ChannelName.Problem(definition.Name) is { } nameProblem)
-            yield return nameProblem;
-        if (definition.SchemaPath is { } path && Validation.InputRules.SchemaPath.Problem(path) is { } pathProblem)
-            yield return pathProblem;
-        if (definition.Partitions is < 1 or > MaxPartitions)
-            yield return $"channel '{definition.Name}': partitions {definition.Partitions} must be 1 to {MaxPartitions}";
-    }
-
     private static ChannelRejected Unknown(string? channel) => new(channel ?? string.Empty, $"no channel named '{channel}'");
 
     private void Route(string? channel, object message, Func<object> unknown)
@@ -196,7 +178,7 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
     private void OnCreate(CreateChannel create)
     {
         var definition = create.Definition;
-        var problems = Problems(definition).ToList();
+        var problems = Validation.RequestValidation.ChannelDefinitionProblems(definition).ToList();
         if (problems.Count == 0 && (_routers.ContainsKey(definition.Name) || _creating.ContainsKey(definition.Name)))
             problems.Add($"channel '{definition.Name}' already exists");
         if (problems.Count > 0)

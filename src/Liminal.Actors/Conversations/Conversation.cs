@@ -40,7 +40,7 @@ public sealed class Conversation : PersistentEntity<IConversationEvent>
     {
         // The whole state, and finishing (it may compact the outputs of other finished messages).
         GetConversationState or RecordProcessingFinished => Conflict.Everything,
-        IConversationCommand c => Conflict.On(ConversationState.MessageIdOf(c)),
+        IConversationCommand c => Conflict.On(IConversationCommand.MessageIdOf(c)),
         _ => Conflict.None,
     };
 
@@ -63,7 +63,7 @@ public sealed class Conversation : PersistentEntity<IConversationEvent>
     }
 
     protected override object FailureFor(object command, string detail) =>
-        new ConversationRejected(_conversationId, command is IConversationCommand c ? ConversationState.MessageIdOf(c) : string.Empty,
+        new ConversationRejected(_conversationId, command is IConversationCommand c ? IConversationCommand.MessageIdOf(c) : string.Empty,
             ConversationRejections.PersistFailed) { Detail = detail };
 }
 

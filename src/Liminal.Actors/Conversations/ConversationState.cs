@@ -55,7 +55,7 @@ public sealed class ConversationState
 
         if (Validation.RequestValidation.Conversation(command, policy.MaxOutputBytes) is { } invalid)
             return ConversationOutcome.ReplyOnly(invalid with { ConversationId = conversationId });
-        var messageId = MessageIdOf(command);
+        var messageId = IConversationCommand.MessageIdOf(command);
 
         // A message past the retention is answered as never seen, also before the next receive drops it.
         var progress = state._messages.GetValueOrDefault(messageId) is { } known && known.RetainedFromMillis > forgetsUpTo ? known : null;
@@ -98,18 +98,6 @@ public sealed class ConversationState
 
         return new ConversationOutcome(new EventRecorded(conversationId, lastSequenceNr + events.Count), events);
     }
-
-    /// <summary>The message a command is about; empty for <see cref="GetConversationState"/>.</summary>
-    public static string MessageIdOf(IConversationCommand command) => command switch
-    {
-        ReceiveMessage c => c.MessageId,
-        RecordProcessingStarted c => c.MessageId,
-        RecordStepCompleted c => c.MessageId,
-        RecordProcessingFinished c => c.MessageId,
-        RecordError c => c.MessageId,
-        GetStepOutput c => c.MessageId,
-        _ => string.Empty,
-    };
 
     private static ConversationOutcome Reject(string conversationId, string? messageId, string reason, string detail) =>
         ConversationOutcome.ReplyOnly(new ConversationRejected(conversationId, messageId ?? string.Empty, reason) { Detail = detail });

@@ -17,13 +17,4 @@ public sealed record EntityParentSettings(TimeSpan MinBackoff, TimeSpan MaxBacko
     }
 }
 
-/// <summary>Asks an entity parent how many entities are running and how many are away (passivating or restarting).</summary>
-public sealed record GetEntityStats : ILiminalMessage
-{
-    public static GetEntityStats Instance { get; } = new();
-}
-
-/// <summary>The answer to <see cref="GetEntityStats"/>.</summary>
-public sealed record EntityStats(int Live, int Away) : ILiminalMessage;
-
 internal sealed record RestartEntity(string EntityId) : INoSerializationVerificationNeeded, IDeadLetterSuppression;

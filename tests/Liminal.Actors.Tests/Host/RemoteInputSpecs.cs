@@ -108,7 +108,7 @@ public sealed class RemoteInputSpecs(RemoteHostFixture host) : Akka.TestKit.Xuni
 
         var huge = Ask<PublishRejected>(bus.Channels, new Publish(channel, new MessageEnvelope(Payloads.JsonOfSize(10 * 1024 * 1024), "remote")));
         // Sent without the client's guard, a payload just over the limit still fits a frame: the bus itself refuses it.
-        var justOver = Ask<PublishRejected>(await RawAsync("liminal-channels"),
+        var justOver = Ask<PublishRejected>(await RawAsync(LiminalActorNames.Channels),
             new Publish(channel, new MessageEnvelope(Payloads.JsonOfSize(InputRules.DefaultMaxPayloadBytes + 1), "remote")));
 
         Assert.Equal(PublishFailure.PayloadTooLarge, huge.Reason);
@@ -130,7 +130,7 @@ public sealed class RemoteInputSpecs(RemoteHostFixture host) : Akka.TestKit.Xuni
         Ask<EventRecorded>(bus.Conversations, new RecordStepCompleted(conversation, "m", 0, output));
         var state = Ask<ConversationSnapshot>(bus.Conversations, new GetConversationState(conversation));
         var tooLarge = Ask<ConversationRejected>(bus.Conversations, new RecordStepCompleted(conversation, "m", 1, new byte[output.Length + 1]));
-        var tooLargeRaw = Ask<ConversationRejected>(await RawAsync("liminal-conversations"),
+        var tooLargeRaw = Ask<ConversationRejected>(await RawAsync(LiminalActorNames.Conversations),
             new RecordStepCompleted(conversation, "m", 1, new byte[output.Length + 1]));
 
         Assert.Equal(output, Assert.Single(state.CompletedSteps).Output);
@@ -146,7 +146,7 @@ public sealed class RemoteInputSpecs(RemoteHostFixture host) : Akka.TestKit.Xuni
     public async Task An_id_with_a_lone_surrogate_from_a_remote_client_is_rejected_not_taken_as_U_FFFD()
     {
         var bus = await ConnectAsync();
-        var raw = await RawAsync("liminal-conversations");
+        var raw = await RawAsync(LiminalActorNames.Conversations);
         var conversation = $"c{Guid.NewGuid():N}";
 
         var guarded = Ask<ConversationRejected>(bus.Conversations, new ReceiveMessage(conversation + "\uD800", "m"));
@@ -169,7 +169,7 @@ public sealed class RemoteInputSpecs(RemoteHostFixture host) : Akka.TestKit.Xuni
 
         Assert.Contains("no live actor", Ask<ChannelRejected>(bus.Channels, new Subscribe(channel, Sys.DeadLetters)).Reason);
         // Unguarded, the bus receives a ref to the client's dead letters.
-        Assert.Contains("no live actor", Ask<ChannelRejected>(await RawAsync("liminal-channels"), new Subscribe(channel, Sys.DeadLetters)).Reason);
+        Assert.Contains("no live actor", Ask<ChannelRejected>(await RawAsync(LiminalActorNames.Channels), new Subscribe(channel, Sys.DeadLetters)).Reason);
 
         var ack = Ask<PublishAck>(bus.Channels, new Publish(channel, new MessageEnvelope("{}"u8.ToArray(), "remote")));
         Assert.Equal((false, 0), (ack.Delivered, ack.DeliveredCount));

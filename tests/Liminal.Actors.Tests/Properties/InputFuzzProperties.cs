@@ -148,7 +148,7 @@ public sealed class InputFuzzProperties(ITestOutputHelper output) : LiminalTestK
             GetConversationState g => new Expect([typeof(ConversationSnapshot), typeof(ConversationRejected)], PersistenceIds: [g.ConversationId]),
             RecordError e => new Expect([typeof(EventRecorded), typeof(ConversationRejected)], Stored: [e.MessageId, e.Error], PersistenceIds: [e.ConversationId]),
             IConversationCommand c => new Expect([typeof(RedeliveryDecision), typeof(EventRecorded), typeof(ConversationRejected)],
-                Stored: [ConversationState.MessageIdOf(c)], PersistenceIds: [c.ConversationId]),
+                Stored: [IConversationCommand.MessageIdOf(c)], PersistenceIds: [c.ConversationId]),
             _ => new Expect([typeof(EntityStats)]),
         });
     }

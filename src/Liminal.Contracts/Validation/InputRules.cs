@@ -21,6 +21,9 @@ public static class InputRules
 
     public const int MaxMaxPayloadBytes = 16 * 1024 * 1024;
 
+    /// <summary>The most partitions a channel may have.</summary>
+    public const int MaxPartitions = 1024;
+
     /// <summary>Idempotency and partition keys (SPEC §2.2).</summary>
     public const int MaxKeyBytes = 1024;
 

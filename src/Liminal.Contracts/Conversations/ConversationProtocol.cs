@@ -4,6 +4,18 @@ namespace Liminal.Actors.Conversations;
 public interface IConversationCommand
 {
     string ConversationId { get; }
+
+    /// <summary>The message a command is about; empty for <see cref="GetConversationState"/>.</summary>
+    static string MessageIdOf(IConversationCommand command) => command switch
+    {
+        ReceiveMessage c => c.MessageId,
+        RecordProcessingStarted c => c.MessageId,
+        RecordStepCompleted c => c.MessageId,
+        RecordProcessingFinished c => c.MessageId,
+        RecordError c => c.MessageId,
+        GetStepOutput c => c.MessageId,
+        _ => string.Empty,
+    };
 }
 
 /// <summary>A message was (re)delivered to a participant: what should it do?</summary>

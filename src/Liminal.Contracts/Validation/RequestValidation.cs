@@ -26,11 +26,27 @@ public static class RequestValidation
             ? new ChannelRejected(unsubscribe.Channel ?? string.Empty, problem)
             : null,
         Replay replay => Replay(replay),
-        CreateChannel create => ChannelRegistry.Problems(create.Definition).ToList() is { Count: > 0 } problems
+        CreateChannel create => ChannelDefinitionProblems(create.Definition).ToList() is { Count: > 0 } problems
             ? new ChannelRejected(create.Definition?.Name ?? string.Empty, string.Join("; ", problems))
             : null,
         _ => null,
     };
+
+    /// <summary>Every problem with a definition's name and partitions (the schema file is checked when loaded).</summary>
+    public static IEnumerable<string> ChannelDefinitionProblems(ChannelDefinition? definition)
+    {
+        if (definition is null)
+        {
+            yield return "channel definition missing";
+            yield break;
+        }
+        if (InputRules.ChannelName.Problem(definition.Name) is { } nameProblem)
+            yield return nameProblem;
+        if (definition.SchemaPath is { } path && InputRules.SchemaPath.Problem(path) is { } pathProblem)
+            yield return pathProblem;
+        if (definition.Partitions is < 1 or > InputRules.MaxPartitions)
+            yield return $"channel '{definition.Name}': partitions {definition.Partitions} must be 1 to {InputRules.MaxPartitions}";
+    }
 
     /// <summary>The key (and the owners) of a dedup request, and the receipt it stores.</summary>
     public static DedupRejected? Dedup(IDedupKeyCommand command)
@@ -61,14 +77,14 @@ public static class RequestValidation
     public static ConversationRejected? Conversation(IConversationCommand command, int maxPayloadBytes)
     {
         var conversationId = command.ConversationId ?? string.Empty;
-        var messageId = ConversationState.MessageIdOf(command) ?? string.Empty;
+        var messageId = IConversationCommand.MessageIdOf(command) ?? string.Empty;
         ConversationRejected Rejected(string reason, string detail) => new(conversationId, messageId, reason) { Detail = detail };
 
         if (InputRules.ConversationId.Problem(command.ConversationId) is { } idProblem)
             return Rejected(ConversationRejections.InvalidConversationId, idProblem);
         if (command is GetConversationState)
             return null;
-        if (InputRules.MessageId.Problem(ConversationState.MessageIdOf(command)) is { } messageProblem)
+        if (InputRules.MessageId.Problem(IConversationCommand.MessageIdOf(command)) is { } messageProblem)
             return Rejected(ConversationRejections.InvalidMessageId, messageProblem);
         return command switch
         {
