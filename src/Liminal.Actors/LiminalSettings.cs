@@ -9,62 +9,116 @@ namespace Liminal.Actors;
 public sealed record LiminalSettings
 {
     /// <summary>The only clock the bus reads (claim times, TTLs); tests inject a fake.</summary>
-    public TimeProvider Clock { get; init; } = TimeProvider.System;
+    public TimeProvider Clock { get; init; }
 
-    public string DedupNamespace { get; init; } = "default";
-    public TimeSpan DedupTtl { get; init; } = TimeSpan.FromHours(24);
-    public int DedupShards { get; init; } = 8;
-    public TimeSpan DedupSweepInterval { get; init; } = TimeSpan.FromMinutes(1);
-    public int DedupMaxKeysPerShard { get; init; } = 250_000;
+    public string DedupNamespace { get; init; }
+    public TimeSpan DedupTtl { get; init; }
+    public int DedupShards { get; init; }
+    public TimeSpan DedupSweepInterval { get; init; }
+    public int DedupMaxKeysPerShard { get; init; }
 
     /// <summary>How long a channel partition knows a key after storing its message; null means <see cref="DedupTtl"/>.</summary>
     public TimeSpan? ChannelDedupWindow { get; init; }
 
     /// <summary>Keys a channel partition knows at most; the oldest are evicted first (counted and logged).</summary>
-    public int ChannelDedupMaxKeysPerPartition { get; init; } = 250_000;
+    public int ChannelDedupMaxKeysPerPartition { get; init; }
 
     /// <summary>Publishes a channel partition has in flight at most; beyond it a publish gets <c>PublishRejected(Overloaded)</c> at once.</summary>
-    public int ChannelMaxPublishesInFlight { get; init; } = PartitionSettings.DefaultMaxPublishesInFlight;
+    public int ChannelMaxPublishesInFlight { get; init; }
 
     /// <summary>How long <c>CreateChannel</c> waits for its schema file (read off the registry) before it is rejected.</summary>
-    public TimeSpan ChannelSchemaLoadTimeout { get; init; } = ChannelSchema.DefaultLoadTimeout;
+    public TimeSpan ChannelSchemaLoadTimeout { get; init; }
 
     /// <summary>A conversation with no request for this long passivates (it comes back by replay).</summary>
-    public TimeSpan ConversationIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
+    public TimeSpan ConversationIdleTimeout { get; init; }
 
     /// <summary>Finished messages beyond this many (oldest first) drop their step outputs; they stay finished.</summary>
-    public int ConversationKeepOutputsOfFinished { get; init; } = 1_000;
+    public int ConversationKeepOutputsOfFinished { get; init; }
 
     /// <summary>A delivery holds a message for this long after receiving it or recording for it; others get InProgress.</summary>
-    public TimeSpan ConversationLease { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan ConversationLease { get; init; }
 
     /// <summary>A conversation remembers a message this long after it finished (or its last activity): the redelivery horizon.</summary>
-    public TimeSpan ConversationRetention { get; init; } = TimeSpan.FromDays(7);
+    public TimeSpan ConversationRetention { get; init; }
 
     /// <summary>A consumer's offsets record with no request for this long passivates.</summary>
-    public TimeSpan OffsetsIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
+    public TimeSpan OffsetsIdleTimeout { get; init; }
 
     /// <summary>A pipeline remembers a processed event id (<c>RecordProcessed</c>) this long.</summary>
-    public TimeSpan OffsetsRetention { get; init; } = TimeSpan.FromDays(7);
+    public TimeSpan OffsetsRetention { get; init; }
 
     /// <summary>A persistent actor saves a snapshot after this many events.</summary>
-    public int SnapshotEvery { get; init; } = 10_000;
+    public int SnapshotEvery { get; init; }
 
-    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan DrainTimeout { get; init; }
 
     /// <summary>
     /// The largest payload a publish may carry (and a step output, an error text): beyond it the request is rejected,
     /// typed. The host sizes Akka.Remote's frame to fit it.
     /// </summary>
-    public int MaxPayloadBytes { get; init; } = Validation.InputRules.DefaultMaxPayloadBytes;
+    public int MaxPayloadBytes { get; init; }
 
     /// <summary>How entity parents restart failed entities and how much they buffer meanwhile.</summary>
-    public EntityParentSettings Entities { get; init; } = EntityParentSettings.Default;
+    public EntityParentSettings Entities { get; init; }
 
-    public IReadOnlyList<ChannelDefinition> Channels { get; init; } = [];
+    public IReadOnlyList<ChannelDefinition> Channels { get; init; }
 
-    /// <summary>Liminal's own defaults: the <c>liminal.conf</c> shipped inside the library.</summary>
+    /// <summary>Liminal's own defaults: the <c>liminal.conf</c> shipped inside the library, their only source.</summary>
     public static Config DefaultConfig { get; } = LoadDefaults();
+
+    /// <summary>The settings <see cref="DefaultConfig"/> describes; <c>new LiminalSettings { ... }</c> starts from them.</summary>
+    public static LiminalSettings Default { get; } = FromConfig(Config.Empty);
+
+    /// <summary>The shipped defaults, to be overridden with <c>with</c>-style initializers.</summary>
+    public LiminalSettings() : this(Default)
+    {
+    }
+
+    /// <summary>
+    /// Reads every value of the <c>liminal</c> block; a value that cannot be read is reported in
+    /// <paramref name="problems"/> and the shipped default stands in for it.
+    /// </summary>
+    private LiminalSettings(Config liminal, List<string> problems)
+    {
+        var shipped = DefaultConfig.GetConfig("liminal");
+        T Read<T>(string key, Func<Config, string, T> read)
+        {
+            try
+            {
+                return read(liminal, key);
+            }
+            catch (Exception error) when (error is not OutOfMemoryException)
+            {
+                problems.Add($"liminal.{key}: '{liminal.GetValue(key)}' is not valid here ({error.Message})");
+                return read(shipped, key);
+            }
+        }
+
+        Clock = TimeProvider.System;
+        DedupNamespace = Read("dedup.namespace", (c, k) => c.GetString(k));
+        DedupTtl = Read("dedup.ttl", (c, k) => c.GetTimeSpan(k));
+        DedupShards = Read("dedup.shards", (c, k) => c.GetInt(k));
+        DedupSweepInterval = Read("dedup.sweep-interval", (c, k) => c.GetTimeSpan(k));
+        DedupMaxKeysPerShard = Read("dedup.max-keys-per-shard", (c, k) => c.GetInt(k));
+        ChannelDedupWindow = Read("channel-dedup.window", (c, k) => c.HasPath(k) ? c.GetTimeSpan(k) : (TimeSpan?)null);
+        ChannelDedupMaxKeysPerPartition = Read("channel-dedup.max-keys-per-partition", (c, k) => c.GetInt(k));
+        ChannelMaxPublishesInFlight = Read("channel-limits.max-publishes-in-flight", (c, k) => c.GetInt(k));
+        ChannelSchemaLoadTimeout = Read("channel-limits.schema-load-timeout", (c, k) => c.GetTimeSpan(k));
+        ConversationIdleTimeout = Read("conversations.idle-timeout", (c, k) => c.GetTimeSpan(k));
+        ConversationKeepOutputsOfFinished = Read("conversations.keep-outputs-of-finished", (c, k) => c.GetInt(k));
+        ConversationLease = Read("conversations.lease", (c, k) => c.GetTimeSpan(k));
+        ConversationRetention = Read("conversations.retention", (c, k) => c.GetTimeSpan(k));
+        OffsetsIdleTimeout = Read("offsets.idle-timeout", (c, k) => c.GetTimeSpan(k));
+        OffsetsRetention = Read("offsets.retention", (c, k) => c.GetTimeSpan(k));
+        SnapshotEvery = Read("snapshot-every", (c, k) => c.GetInt(k));
+        DrainTimeout = Read("drain-timeout", (c, k) => c.GetTimeSpan(k));
+        MaxPayloadBytes = Read("max-payload-bytes", (c, k) => checked((int)(c.GetByteSize(k) ?? throw new FormatException("not a size"))));
+        Entities = new EntityParentSettings(
+            Read("entities.min-backoff", (c, k) => c.GetTimeSpan(k)),
+            Read("entities.max-backoff", (c, k) => c.GetTimeSpan(k)),
+            Read("entities.buffer-size", (c, k) => c.GetInt(k)));
+        Channels = ReadChannels(liminal, problems);
+    }
 
     /// <summary>
     /// Reads the <c>liminal</c> block of <paramref name="config"/> (falling back to the shipped defaults) and
@@ -79,50 +133,9 @@ public sealed record LiminalSettings
     /// <summary>Reads the settings as far as they are readable (defaults where not) and every problem found.</summary>
     public static (LiminalSettings Settings, IReadOnlyList<string> Problems) Read(Config config)
     {
-        var liminal = config.WithFallback(DefaultConfig).GetConfig("liminal");
+        var liminal = (config.IsEmpty ? DefaultConfig : config.WithFallback(DefaultConfig)).GetConfig("liminal");
         var problems = new List<string>();
-
-        var defaults = new LiminalSettings();
-        T Read<T>(string key, Func<string, T> read, T fallback)
-        {
-            try
-            {
-                return read(key);
-            }
-            catch (Exception error) when (error is not OutOfMemoryException)
-            {
-                problems.Add($"liminal.{key}: '{liminal.GetValue(key)}' is not valid here ({error.Message})");
-                return fallback;
-            }
-        }
-
-        var settings = new LiminalSettings
-        {
-            DedupNamespace = Read("dedup.namespace", k => liminal.GetString(k), defaults.DedupNamespace),
-            DedupTtl = Read("dedup.ttl", k => liminal.GetTimeSpan(k), defaults.DedupTtl),
-            DedupShards = Read("dedup.shards", k => liminal.GetInt(k), defaults.DedupShards),
-            DedupSweepInterval = Read("dedup.sweep-interval", k => liminal.GetTimeSpan(k), defaults.DedupSweepInterval),
-            DedupMaxKeysPerShard = Read("dedup.max-keys-per-shard", k => liminal.GetInt(k), defaults.DedupMaxKeysPerShard),
-            ChannelDedupWindow = Read("channel-dedup.window", k => liminal.HasPath(k) ? liminal.GetTimeSpan(k) : (TimeSpan?)null, defaults.ChannelDedupWindow),
-            ChannelDedupMaxKeysPerPartition = Read("channel-dedup.max-keys-per-partition", k => liminal.GetInt(k), defaults.ChannelDedupMaxKeysPerPartition),
-            ChannelMaxPublishesInFlight = Read("channel-limits.max-publishes-in-flight", k => liminal.GetInt(k), defaults.ChannelMaxPublishesInFlight),
-            ChannelSchemaLoadTimeout = Read("channel-limits.schema-load-timeout", k => liminal.GetTimeSpan(k), defaults.ChannelSchemaLoadTimeout),
-            ConversationIdleTimeout = Read("conversations.idle-timeout", k => liminal.GetTimeSpan(k), defaults.ConversationIdleTimeout),
-            ConversationKeepOutputsOfFinished = Read("conversations.keep-outputs-of-finished", k => liminal.GetInt(k), defaults.ConversationKeepOutputsOfFinished),
-            ConversationLease = Read("conversations.lease", k => liminal.GetTimeSpan(k), defaults.ConversationLease),
-            ConversationRetention = Read("conversations.retention", k => liminal.GetTimeSpan(k), defaults.ConversationRetention),
-            OffsetsIdleTimeout = Read("offsets.idle-timeout", k => liminal.GetTimeSpan(k), defaults.OffsetsIdleTimeout),
-            OffsetsRetention = Read("offsets.retention", k => liminal.GetTimeSpan(k), defaults.OffsetsRetention),
-            SnapshotEvery = Read("snapshot-every", k => liminal.GetInt(k), defaults.SnapshotEvery),
-            DrainTimeout = Read("drain-timeout", k => liminal.GetTimeSpan(k), defaults.DrainTimeout),
-            MaxPayloadBytes = Read("max-payload-bytes", k => checked((int)(liminal.GetByteSize(k) ?? defaults.MaxPayloadBytes)), defaults.MaxPayloadBytes),
-            Entities = new EntityParentSettings(
-                Read("entities.min-backoff", k => liminal.GetTimeSpan(k), defaults.Entities.MinBackoff),
-                Read("entities.max-backoff", k => liminal.GetTimeSpan(k), defaults.Entities.MaxBackoff),
-                Read("entities.buffer-size", k => liminal.GetInt(k), defaults.Entities.BufferSize)),
-            Channels = ReadChannels(liminal, problems),
-        };
-
+        var settings = new LiminalSettings(liminal, problems);
         problems.AddRange(settings.Validate());
         return (settings, problems);
     }

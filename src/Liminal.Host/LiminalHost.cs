@@ -5,31 +5,52 @@ using Liminal.Actors;
 using Liminal.Actors.Hosting;
 using Liminal.Actors.Persistence;
 using Liminal.Actors.Validation;
+using Liminal.Host.Configuration;
+using Liminal.Host.Health;
+using Liminal.Host.Logging;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Liminal.Host;
 
-/// <summary>Composes the standalone bus process: the journal, the bus's actors and the HTTP health endpoint.</summary>
+/// <summary>Composes the standalone bus process: the journal, the bus's actors, health checks and the HTTP endpoint.</summary>
 public static class LiminalHost
 {
-    public static WebApplication Build(HostConfiguration configuration, string[] args)
+    /// <summary>
+    /// The host for <paramref name="args"/> (and the process's environment, <c>appsettings.json</c> in the working
+    /// directory, the HOCON files: <see cref="HostConfiguration"/>).
+    /// </summary>
+    /// <exception cref="LiminalConfigurationException">Every configuration problem found, each with its key.</exception>
+    public static WebApplication Build(string[] args)
     {
-        SqlJournalConfig.ReserveThreadsForBlockingIo();
         var builder = WebApplication.CreateSlimBuilder(args);
+        builder.Configuration.AddLiminalLoggingDefaults(args);
+        var configuration = HostConfiguration.Load(builder.Configuration);
+        if (configuration.Problems.Count > 0)
+            throw new LiminalConfigurationException(configuration.Problems);
+
+        SqlJournalConfig.ReserveThreadsForBlockingIo();
         builder.WebHost.UseUrls($"http://0.0.0.0:{configuration.HealthPort}");
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.ClearProviders().AddLiminalConsole(builder.Configuration);
         builder.Services.AddSingleton(configuration);
+        builder.Services.AddHealthChecks();
         builder.Services.AddAkka(LiminalActorNames.HostSystem, akka => akka
+            .ConfigureLoggers(loggers =>
+            {
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            })
             .AddHocon(configuration.Config, HoconAddMode.Prepend)
             .AddHocon(configuration.JournalConfig(), HoconAddMode.Append)
             .WithRemoting(RemoteOptions(configuration))
-            .WithLiminal(configuration.Settings)
+            .WithLiminal(HostConfiguration.WithSchemasFound)
+            .WithLiminalHealthChecks(configuration)
             .AddStartup((system, _) =>
             {
                 var log = system.Log;
-                var settings = configuration.Settings;
+                var settings = LiminalSettings.FromConfig(system.Settings.Config);
                 log.Info("Liminal started; journal: {0}", configuration.JournalDescription);
                 log.Info("Dedup: namespace {0}, {1} shards, TTL {2}, sweep every {3}",
                     settings.DedupNamespace, settings.DedupShards, settings.DedupTtl, settings.DedupSweepInterval);
@@ -41,6 +62,7 @@ public static class LiminalHost
             }));
 
         var app = builder.Build();
+        app.MapLiminalHealthChecks();
         app.MapHealthEndpoints();
         return app;
     }

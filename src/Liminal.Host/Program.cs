@@ -1,14 +1,18 @@
+using Liminal.Actors;
 using Liminal.Host;
 
-var configuration = HostConfiguration.Load(args, Environment.GetEnvironmentVariables());
-if (configuration.Problems.Count > 0)
+Microsoft.AspNetCore.Builder.WebApplication host;
+try
 {
-    Console.Error.WriteLine($"liminal: the configuration has {configuration.Problems.Count} problem(s); not starting:");
-    foreach (var problem in configuration.Problems)
+    host = LiminalHost.Build(args);
+}
+catch (LiminalConfigurationException error)
+{
+    Console.Error.WriteLine($"liminal: the configuration has {error.Problems.Count} problem(s); not starting:");
+    foreach (var problem in error.Problems)
         Console.Error.WriteLine($"  - {problem}");
     return 2;
 }
 
-var host = LiminalHost.Build(configuration, args);
 await host.RunAsync();
 return 0;

@@ -19,6 +19,28 @@ public sealed class LiminalSettingsTests
     }
 
     [Fact]
+    public void New_settings_start_from_the_shipped_liminal_conf_not_from_values_of_their_own()
+    {
+        var overridden = new LiminalSettings { DedupShards = 3 };
+        var shipped = LiminalSettings.FromConfig(ConfigurationFactory.Empty);
+
+        Assert.Equal(3, overridden.DedupShards);
+        Assert.Equal(shipped with { DedupShards = 3, Channels = overridden.Channels }, overridden);
+        Assert.Equal(shipped with { Channels = LiminalSettings.Default.Channels }, LiminalSettings.Default);
+    }
+
+    [Fact]
+    public void The_fallbacks_of_the_parts_used_alone_are_the_shipped_defaults()
+    {
+        var shipped = LiminalSettings.Default;
+
+        Assert.Equal(Liminal.Actors.Validation.InputRules.DefaultMaxPayloadBytes, shipped.MaxPayloadBytes);
+        Assert.Equal(PartitionSettings.DefaultMaxPublishesInFlight, shipped.ChannelMaxPublishesInFlight);
+        Assert.Equal(ChannelSchema.DefaultLoadTimeout, shipped.ChannelSchemaLoadTimeout);
+        Assert.Equal(Liminal.Actors.Entities.EntityParentSettings.Default, shipped.Entities);
+    }
+
+    [Fact]
     public void Values_are_read_from_the_liminal_block()
     {
         var settings = LiminalSettings.FromConfig(ConfigurationFactory.ParseString("""

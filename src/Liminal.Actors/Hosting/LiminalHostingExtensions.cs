@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.Hosting;
 
 namespace Liminal.Actors.Hosting;
@@ -17,28 +18,47 @@ public sealed class LiminalOffsets;
 /// <summary>Akka.Hosting registration of the bus: one method per actor family and <see cref="WithLiminal"/> composing them.</summary>
 public static class LiminalHostingExtensions
 {
-    /// <summary>Starts all four actor families and registers them in the <c>ActorRegistry</c>.</summary>
-    public static AkkaConfigurationBuilder WithLiminal(this AkkaConfigurationBuilder builder, LiminalSettings settings) =>
-        builder
+    /// <summary>
+    /// Starts all four actor families and registers them in the <c>ActorRegistry</c>, with the settings read from the
+    /// actor system's final configuration: HOCON added to the builder (before or after this call) over the shipped
+    /// <c>liminal.conf</c>. <paramref name="adjust"/> sets what HOCON cannot carry (a test clock, resolved paths).
+    /// </summary>
+    /// <exception cref="LiminalConfigurationException">When the actor system starts with an invalid <c>liminal</c> block.</exception>
+    public static AkkaConfigurationBuilder WithLiminal(this AkkaConfigurationBuilder builder, Func<LiminalSettings, LiminalSettings>? adjust = null)
+    {
+        LiminalSettings? read = null;
+        LiminalSettings Settings(ActorSystem system) =>
+            read ??= (adjust ?? (settings => settings))(LiminalSettings.FromConfig(system.Settings.Config));
+        return builder
             .AddHocon(LiminalSettings.DefaultConfig, HoconAddMode.Append)
-            .WithDedupShards(settings)
-            .WithConversations(settings)
-            .WithChannels(settings)
-            .WithOffsets(settings);
+            .WithDedupShards(Settings)
+            .WithConversations(Settings)
+            .WithChannels(Settings)
+            .WithOffsets(Settings);
+    }
 
     public static AkkaConfigurationBuilder WithDedupShards(this AkkaConfigurationBuilder builder, LiminalSettings settings) =>
-        builder.WithActors((system, registry) => registry.Register<LiminalDedup>(LiminalBus.StartDedup(system, settings)));
+        builder.WithDedupShards(_ => settings);
 
     public static AkkaConfigurationBuilder WithConversations(this AkkaConfigurationBuilder builder, LiminalSettings settings) =>
-        builder.WithActors((system, registry) =>
-            registry.Register<LiminalConversations>(LiminalBus.StartConversations(system, settings)));
+        builder.WithConversations(_ => settings);
 
     /// <summary>Starts the channel registry (its partitions keep their own keys: it needs no dedup shards).</summary>
     public static AkkaConfigurationBuilder WithChannels(this AkkaConfigurationBuilder builder, LiminalSettings settings) =>
-        builder.WithActors((system, registry) =>
-            registry.Register<LiminalChannels>(LiminalBus.StartChannels(system, settings)));
+        builder.WithChannels(_ => settings);
 
     public static AkkaConfigurationBuilder WithOffsets(this AkkaConfigurationBuilder builder, LiminalSettings settings) =>
-        builder.WithActors((system, registry) =>
-            registry.Register<LiminalOffsets>(LiminalBus.StartOffsets(system, settings)));
+        builder.WithOffsets(_ => settings);
+
+    private static AkkaConfigurationBuilder WithDedupShards(this AkkaConfigurationBuilder builder, Func<ActorSystem, LiminalSettings> settings) =>
+        builder.WithActors((system, registry) => registry.Register<LiminalDedup>(LiminalBus.StartDedup(system, settings(system))));
+
+    private static AkkaConfigurationBuilder WithConversations(this AkkaConfigurationBuilder builder, Func<ActorSystem, LiminalSettings> settings) =>
+        builder.WithActors((system, registry) => registry.Register<LiminalConversations>(LiminalBus.StartConversations(system, settings(system))));
+
+    private static AkkaConfigurationBuilder WithChannels(this AkkaConfigurationBuilder builder, Func<ActorSystem, LiminalSettings> settings) =>
+        builder.WithActors((system, registry) => registry.Register<LiminalChannels>(LiminalBus.StartChannels(system, settings(system))));
+
+    private static AkkaConfigurationBuilder WithOffsets(this AkkaConfigurationBuilder builder, Func<ActorSystem, LiminalSettings> settings) =>
+        builder.WithActors((system, registry) => registry.Register<LiminalOffsets>(LiminalBus.StartOffsets(system, settings(system))));
 }

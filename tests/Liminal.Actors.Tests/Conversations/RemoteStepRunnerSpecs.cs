@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Text;
 using Akka.Actor;
 using Liminal.Actors.Conversations;
@@ -19,14 +18,11 @@ public sealed class RemoteStepRunnerSpecs() : Akka.TestKit.Xunit2.TestKit(Limina
     public async Task A_remote_runner_resumes_a_conversation_whose_whole_state_exceeds_the_remote_frame_size()
     {
         var remotePort = HostSpecs.FreePort();
-        var configuration = HostConfiguration.Load([], new Hashtable
-        {
-            ["LIMINAL__JOURNAL__SQLITE_PATH"] = TestDatabase.NewPath(),
-            ["LIMINAL__HOST__HEALTH_PORT"] = HostSpecs.FreePort().ToString(),
-            ["LIMINAL__HOST__REMOTE__PORT"] = remotePort.ToString(),
-        });
-        Assert.Empty(configuration.Problems);
-        await using var host = LiminalHost.Build(configuration, []);
+        await using var host = LiminalHost.Build([
+            "--liminal:journal:sqlite-path", TestDatabase.NewPath(),
+            "--liminal:host:health-port", HostSpecs.FreePort().ToString(),
+            "--liminal:host:remote:port", remotePort.ToString(),
+        ]);
         await host.StartAsync();
         try
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Akka.Actor;
 using Liminal.Actors.Channels;
@@ -68,72 +67,6 @@ public abstract class HostProcessSpecsBase(ITestOutputHelper output) : Akka.Test
             ["LIMINAL__DEDUP__SHARDS"] = "8",
         };
         return new HostProcess(Path.GetDirectoryName(databasePath)!, ["--config", configFile], environment);
-    }
-
-    private protected sealed class HostProcess(string workingDirectory, string[] args, IReadOnlyDictionary<string, string> environment) : IDisposable
-    {
-        public int HealthPort => int.Parse(environment["LIMINAL__HOST__HEALTH_PORT"]);
-
-        public int RemotePort => int.Parse(environment["LIMINAL__HOST__REMOTE__PORT"]);
-
-        private Process? _process;
-
-        public void Start()
-        {
-            var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Liminal.Host.dll"), .. args])
-            {
-                WorkingDirectory = workingDirectory,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            foreach (var (name, value) in environment)
-                start.Environment[name] = value;
-            _process = Process.Start(start)!;
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-        }
-
-        public async Task WaitUntilReadyAsync()
-        {
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{HealthPort}"), Timeout = TimeSpan.FromSeconds(2) };
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while (true)
-            {
-                try
-                {
-                    if ((await http.GetAsync("/ready")).IsSuccessStatusCode)
-                        return;
-                }
-                catch (HttpRequestException) { }
-                catch (TaskCanceledException) { }
-                if (DateTime.UtcNow > deadline || _process!.HasExited)
-                    throw new TimeoutException("the host did not become ready");
-                await Task.Delay(100);   // polling a readiness endpoint, not waiting for a result
-            }
-        }
-
-        /// <summary>SIGTERM: the host drains and stops; returns its exit code.</summary>
-        public int Terminate()
-        {
-            using (var kill = Process.Start("kill", ["-TERM", _process!.Id.ToString()]))
-                kill.WaitForExit();
-            if (!_process.WaitForExit(TimeSpan.FromSeconds(30)))
-                throw new TimeoutException("the host did not stop after SIGTERM");
-            return _process.ExitCode;
-        }
-
-        /// <summary>SIGKILL: no shutdown hooks, no drain.</summary>
-        public void Kill()
-        {
-            _process!.Kill(entireProcessTree: true);
-            _process.WaitForExit();
-        }
-
-        public void Dispose()
-        {
-            if (_process is { HasExited: false })
-                Kill();
-        }
     }
 
     private static string KeyOf(Delivery delivery) => OrderSchema.OrderIdOf(delivery);

@@ -1,16 +1,18 @@
-using System.Collections;
 using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Hosting;
 using Liminal.Actors.Channels;
+using Liminal.Actors.Hosting;
 using Liminal.Actors.Tests.TestSupport;
 using Liminal.Host;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace Liminal.Actors.Tests.Host;
 
-/// <summary>The standalone host: configuration validation and the HTTP endpoint.</summary>
+/// <summary>The standalone host in this process: configuration validation, health and readiness, metrics.</summary>
 public sealed class HostSpecs
 {
     internal static int FreePort()
@@ -20,48 +22,68 @@ public sealed class HostSpecs
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>Command-line options for a host on its own SQLite file and free ports.</summary>
+    internal static string[] Options(string databasePath, int healthPort, params string[] more) =>
+    [
+        "--liminal:journal:sqlite-path", databasePath,
+        "--liminal:host:health-port", healthPort.ToString(),
+        "--liminal:host:remote:port", FreePort().ToString(),
+        .. more,
+    ];
+
+    /// <summary>Runs <paramref name="body"/> against a started host whose health port is <paramref name="port"/>.</summary>
+    private static async Task WithHostAsync(int port, string[] options, Func<WebApplication, HttpClient, Task> body)
+    {
+        await using var app = LiminalHost.Build(options);
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        try
+        {
+            await body(app, http);
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
+    /// <summary>The database file is gone and a directory stands in its way: no connection can open or create it.</summary>
+    private static void MakeUnreachable(string databasePath)
+    {
+        File.Move(databasePath, databasePath + ".moved");
+        Directory.CreateDirectory(databasePath);
+    }
+
     [Fact]
     public void Every_configuration_problem_is_reported_together_with_its_key()
     {
-        var environment = new Hashtable
-        {
-            ["LIMINAL__JOURNAL__KIND"] = "mongo",
-            ["LIMINAL__DEDUP__TTL"] = "0s",
-            ["LIMINAL__DEDUP__SHARDS"] = "many",
-            ["LIMINAL__HOST__HEALTH_PORT"] = "70000",
-        };
         var configFile = Path.Combine(Path.GetTempPath(), $"liminal-{Guid.NewGuid():N}.conf");
         File.WriteAllText(configFile, """liminal.channels = [ { name = "orders", durable = true, schema = "no-such-schema.json" } ]""");
 
-        var configuration = HostConfiguration.Load(["--config", configFile], environment);
+        var error = Assert.Throws<LiminalConfigurationException>(() => LiminalHost.Build([
+            "--config", configFile,
+            "--liminal:journal:kind", "mongo",
+            "--liminal:dedup:ttl", "0s",
+            "--liminal:dedup:shards", "many",
+            "--liminal:host:health-port", "70000",
+        ]));
 
-        Assert.True(configuration.Problems.Count == 5, string.Join("\n", configuration.Problems));
-        Assert.Contains(configuration.Problems, p => p.StartsWith("liminal.journal.kind"));
-        Assert.Contains(configuration.Problems, p => p.StartsWith("liminal.dedup.ttl"));
-        Assert.Contains(configuration.Problems, p => p.StartsWith("liminal.dedup.shards"));
-        Assert.Contains(configuration.Problems, p => p.StartsWith("liminal.host.health-port"));
-        Assert.Contains(configuration.Problems, p => p.Contains("no-such-schema.json"));
+        Assert.True(error.Problems.Count == 5, string.Join("\n", error.Problems));
+        Assert.Contains(error.Problems, p => p.StartsWith("liminal.journal.kind"));
+        Assert.Contains(error.Problems, p => p.StartsWith("liminal.dedup.ttl"));
+        Assert.Contains(error.Problems, p => p.StartsWith("liminal.dedup.shards"));
+        Assert.Contains(error.Problems, p => p.StartsWith("liminal.host.health-port"));
+        Assert.Contains(error.Problems, p => p.Contains("no-such-schema.json"));
     }
 
     [Fact]
     public async Task Health_ready_and_metrics_answer_and_the_metrics_move_after_publishes()
     {
         var port = FreePort();
-        var configuration = HostConfiguration.Load([], new Hashtable
+        await WithHostAsync(port, Options(TestDatabase.NewPath(), port, "--liminal:dedup:shards", "4"), async (app, http) =>
         {
-            ["LIMINAL__JOURNAL__SQLITE_PATH"] = TestDatabase.NewPath(),
-            ["LIMINAL__HOST__HEALTH_PORT"] = port.ToString(),
-            ["LIMINAL__HOST__REMOTE__PORT"] = FreePort().ToString(),
-            ["LIMINAL__DEDUP__SHARDS"] = "4",
-        });
-        Assert.Empty(configuration.Problems);
-        await using var app = LiminalHost.Build(configuration, []);
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        try
-        {
-            Assert.Equal("ok\n", await http.GetStringAsync("/health"));
-            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/ready")).StatusCode);
+            Assert.Equal("Healthy\n", await http.GetStringAsync("/health"));
+            Assert.Equal("Healthy\n", await http.GetStringAsync("/ready"));
             Assert.Contains("liminal_publishes_total 0", await http.GetStringAsync("/metrics"));
 
             // The host starts with the sample channels of hocon/host.conf.
@@ -75,42 +97,84 @@ public sealed class HostSpecs
             Assert.Contains("liminal_duplicates_suppressed_total 1", metrics);
             Assert.Contains("liminal_dedup_window_evictions_total 0", metrics);
             Assert.Matches(@"liminal_journal_write_seconds_count [1-9]", metrics);
-        }
-        finally
-        {
-            await app.StopAsync();
-        }
+        });
     }
 
     [Fact]
-    public async Task Ready_answers_503_naming_the_unmet_condition_when_the_journal_is_unreachable()
+    public async Task Health_and_ready_turn_unhealthy_when_the_SQLite_database_becomes_unreachable_on_an_idle_bus()
     {
         var port = FreePort();
         var databasePath = TestDatabase.NewPath();
-        var configuration = HostConfiguration.Load([], new Hashtable
+        await WithHostAsync(port, Options(databasePath, port, "--liminal:dedup:shards", "2"), async (app, http) =>
         {
-            ["LIMINAL__JOURNAL__SQLITE_PATH"] = databasePath,
-            ["LIMINAL__HOST__HEALTH_PORT"] = port.ToString(),
-            ["LIMINAL__HOST__REMOTE__PORT"] = FreePort().ToString(),
-            ["LIMINAL__DEDUP__SHARDS"] = "2",
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/ready")).StatusCode);
+            // No publish, no journal write: nothing trips the journal's circuit breaker.
+            MakeUnreachable(databasePath);
+
+            foreach (var endpoint in new[] { "/health", "/ready" })
+            {
+                var response = await http.GetAsync(endpoint);
+                var body = await response.Content.ReadAsStringAsync();
+                Assert.True(HttpStatusCode.ServiceUnavailable == response.StatusCode, $"{endpoint}: {response.StatusCode} {body}");
+                Assert.StartsWith("Unhealthy\n", body);
+                Assert.Contains("  - journal-database: journal not reachable: ", body);
+            }
         });
-        await using var app = LiminalHost.Build(configuration, []);
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        try
+    }
+
+    [Fact]
+    public async Task Ready_lists_each_unmet_check_with_its_description_and_only_those()
+    {
+        var port = FreePort();
+        var databasePath = TestDatabase.NewPath();
+        await WithHostAsync(port, Options(databasePath, port, "--liminal:dedup:shards", "2"), async (app, http) =>
         {
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/ready")).StatusCode);
-            // The database file is gone and a directory stands in its way: no connection can open or create it.
-            File.Move(databasePath, databasePath + ".moved");
-            Directory.CreateDirectory(databasePath);
+            MakeUnreachable(databasePath);
+            var channels = app.Services.GetRequiredService<ActorRegistry>().Get<LiminalChannels>();
+            await channels.GracefulStop(TimeSpan.FromSeconds(10));
 
             var response = await http.GetAsync("/ready");
+            var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-            Assert.Contains("journal not reachable", await response.Content.ReadAsStringAsync());
-        }
-        finally
+            Assert.Equal("Unhealthy", lines[0]);
+            Assert.Collection(lines.Skip(1),
+                line => Assert.StartsWith("  - channels-loaded: bus not started: ", line),
+                line => Assert.StartsWith("  - journal-database: journal not reachable: ", line));
+        });
+    }
+
+    [SkippableFact]
+    public async Task Health_turns_unhealthy_when_the_PostgreSQL_server_becomes_unreachable_on_an_idle_bus()
+    {
+        PostgreSqlServer.Require();
+        var server = new NpgsqlConnectionStringBuilder(PostgreSqlServer.ConnectionString);
+        await using var forwarder = new TcpForwarder(server.Host!, server.Port);
+        var throughForwarder = new NpgsqlConnectionStringBuilder(PostgreSqlServer.ConnectionString)
         {
-            await app.StopAsync();
-        }
+            Host = "127.0.0.1", Port = forwarder.Port, Timeout = 3,
+        };
+        var unique = $"h{Guid.NewGuid():N}"[..13];
+        var port = FreePort();
+        await WithHostAsync(port, Options(TestDatabase.NewPath(), port,
+            "--liminal:journal:kind", "postgresql",
+            "--liminal:journal:postgresql-connection-string", throughForwarder.ConnectionString,
+            "--liminal:dedup:namespace", unique,
+            "--liminal:dedup:shards", "2",
+            "--liminal:channels:0:name", $"{unique}-orders",
+            "--liminal:channels:0:durable", "true"), async (app, http) =>
+        {
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/ready")).StatusCode);
+
+            await forwarder.StopAsync();
+
+            var response = await http.GetAsync("/health");
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(HttpStatusCode.ServiceUnavailable == response.StatusCode, body);
+            Assert.Contains("  - journal-database: journal not reachable: ", body);
+        });
     }
 }

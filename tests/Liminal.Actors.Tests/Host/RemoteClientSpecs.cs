@@ -1,4 +1,3 @@
-using System.Collections;
 using Liminal.Actors.Channels;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Tests.TestSupport;
@@ -16,15 +15,13 @@ public sealed class RemoteClientSpecs() : Akka.TestKit.Xunit2.TestKit(LiminalCli
         var remotePort = HostSpecs.FreePort();
         var configFile = Path.Combine(Path.GetTempPath(), $"liminal-{Guid.NewGuid():N}.conf");
         await File.WriteAllTextAsync(configFile, """liminal.channels = [ { name = "orders", durable = true } ]""");
-        var configuration = HostConfiguration.Load(["--config", configFile], new Hashtable
-        {
-            ["LIMINAL__JOURNAL__SQLITE_PATH"] = TestDatabase.NewPath(),
-            ["LIMINAL__HOST__HEALTH_PORT"] = HostSpecs.FreePort().ToString(),
-            ["LIMINAL__HOST__REMOTE__PORT"] = remotePort.ToString(),
-            ["LIMINAL__DEDUP__SHARDS"] = "4",
-        });
-        Assert.Empty(configuration.Problems);
-        await using var host = LiminalHost.Build(configuration, []);
+        await using var host = LiminalHost.Build([
+            "--config", configFile,
+            "--liminal:journal:sqlite-path", TestDatabase.NewPath(),
+            "--liminal:host:health-port", HostSpecs.FreePort().ToString(),
+            "--liminal:host:remote:port", remotePort.ToString(),
+            "--liminal:dedup:shards", "4",
+        ]);
         await host.StartAsync();
         try
         {

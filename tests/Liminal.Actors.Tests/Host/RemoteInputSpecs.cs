@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Text;
 using Akka.Actor;
 using Liminal.Actors.Channels;
@@ -20,14 +19,11 @@ public sealed class RemoteHostFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var configuration = HostConfiguration.Load([], new Hashtable
-        {
-            ["LIMINAL__JOURNAL__SQLITE_PATH"] = TestDatabase.NewPath(),
-            ["LIMINAL__HOST__HEALTH_PORT"] = HostSpecs.FreePort().ToString(),
-            ["LIMINAL__HOST__REMOTE__PORT"] = RemotePort.ToString(),
-        });
-        Assert.Empty(configuration.Problems);
-        _host = LiminalHost.Build(configuration, []);
+        _host = LiminalHost.Build([
+            "--liminal:journal:sqlite-path", TestDatabase.NewPath(),
+            "--liminal:host:health-port", HostSpecs.FreePort().ToString(),
+            "--liminal:host:remote:port", RemotePort.ToString(),
+        ]);
         await _host.StartAsync();
     }
 

@@ -1,9 +1,10 @@
-using System.Collections;
 using Akka.Configuration;
+using Akka.Hosting.Configuration;
 using Liminal.Actors;
 using Liminal.Actors.Persistence;
+using Microsoft.Extensions.Configuration;
 
-namespace Liminal.Host;
+namespace Liminal.Host.Configuration;
 
 /// <summary>Where the host keeps its event log.</summary>
 public enum JournalKind
@@ -13,10 +14,12 @@ public enum JournalKind
 }
 
 /// <summary>
-/// Everything the host needs, read once: <c>hocon/liminal.conf</c> beside the binary, overlaid by
-/// <c>--config FILE</c>, overlaid by environment variables <c>LIMINAL__SECTION__KEY</c> (<c>__</c> separates
-/// levels, <c>_</c> stands for <c>-</c>: <c>LIMINAL__JOURNAL__SQLITE_PATH</c> is <c>liminal.journal.sqlite-path</c>).
-/// <see cref="Problems"/> lists every problem found, each with its key, so the host can refuse to start at once.
+/// The host's configuration, composed once into the HOCON the actor system starts with. From lowest to highest
+/// precedence: the shipped <c>liminal.conf</c>, <c>hocon/host.conf</c> beside the binary, the HOCON file of
+/// <c>--config FILE</c>, then the <c>liminal</c> and <c>akka</c> sections of Microsoft.Extensions.Configuration
+/// (itself <c>appsettings.json</c>, then environment variables such as <c>LIMINAL__JOURNAL__SQLITE_PATH</c>, then
+/// command-line options such as <c>--liminal:journal:sqlite-path</c>), turned into HOCON by Akka.Hosting
+/// (lower case, <c>_</c> read as <c>-</c>). <see cref="Problems"/> lists every problem found, each with its key.
 /// </summary>
 public sealed record HostConfiguration(
     Config Config,
@@ -29,21 +32,30 @@ public sealed record HostConfiguration(
     int RemotePort,
     IReadOnlyList<string> Problems)
 {
-    public static HostConfiguration Load(string[] args, IDictionary environment)
+    /// <summary>The option naming a HOCON file layered over <c>host.conf</c>.</summary>
+    public const string ConfigFileKey = "config";
+
+    public static HostConfiguration Load(IConfiguration configuration)
     {
         var problems = new List<string>();
-        var config = Layered(
-            EnvironmentOverrides(environment),
-            ConfigFile(args, problems),
-            ReadFile(Path.Combine(AppContext.BaseDirectory, "hocon", "host.conf"), problems),
-            ReadFile(Path.Combine(AppContext.BaseDirectory, "hocon", "liminal.conf"), problems));
+        var layers = new[]
+            {
+                Hocon(configuration.GetSection("liminal")),
+                Hocon(configuration.GetSection("akka")),
+                configuration[ConfigFileKey] is { } file ? ReadFile(file, problems) : Config.Empty,
+                ReadFile(Path.Combine(AppContext.BaseDirectory, "hocon", "host.conf"), problems),
+                LiminalSettings.DefaultConfig,
+            }
+            .Where(layer => !layer.IsEmpty);
+        // The first layer wins; empty layers are skipped (Akka refuses an empty config as its own fallback).
+        var config = layers.Aggregate(Config.Empty, (top, below) => top.IsEmpty ? below : top.WithFallback(below));
 
         var (read, settingsProblems) = LiminalSettings.Read(config);
-        var settings = read with { Channels = read.Channels.Select(WithSchemaFound).ToList() };
+        var settings = WithSchemasFound(read);
         problems.AddRange(settingsProblems);
         problems.AddRange(LiminalBus.LoadChannels(settings).Problems);
 
-        var kindText = config.GetString("liminal.journal.kind", "sqlite");
+        var kindText = config.GetString("liminal.journal.kind");
         var kind = kindText.ToLowerInvariant() switch
         {
             "sqlite" => JournalKind.Sqlite,
@@ -52,8 +64,8 @@ public sealed record HostConfiguration(
         };
         if (kind is null)
             problems.Add($"liminal.journal.kind: '{kindText}' is not a journal kind (sqlite or postgresql)");
-        var sqlitePath = config.GetString("liminal.journal.sqlite-path", "data/liminal.db");
-        var connectionString = config.GetString("liminal.journal.postgresql-connection-string", "");
+        var sqlitePath = config.GetString("liminal.journal.sqlite-path");
+        var connectionString = config.GetString("liminal.journal.postgresql-connection-string");
         if (kind == JournalKind.PostgreSql && string.IsNullOrWhiteSpace(connectionString))
             problems.Add("liminal.journal.postgresql-connection-string: required when liminal.journal.kind = postgresql");
         if (kind == JournalKind.Sqlite && string.IsNullOrWhiteSpace(sqlitePath))
@@ -61,16 +73,20 @@ public sealed record HostConfiguration(
 
         var healthPort = ReadPort(config, "liminal.host.health-port", problems);
         var remotePort = ReadPort(config, "liminal.host.remote.port", problems);
-        var remoteHostname = config.GetString("liminal.host.remote.hostname", "127.0.0.1");
+        var remoteHostname = config.GetString("liminal.host.remote.hostname");
         if (string.IsNullOrWhiteSpace(remoteHostname))
             problems.Add("liminal.host.remote.hostname: required");
         if (healthPort != 0 && healthPort == remotePort)
             problems.Add($"liminal.host.remote.port: {remotePort} is also the health port");
-        return new HostConfiguration(config, settings, kind ?? JournalKind.Sqlite, Path.GetFullPath(sqlitePath), connectionString,
-            healthPort, remoteHostname, remotePort, problems);
+        return new HostConfiguration(config, settings, kind ?? JournalKind.Sqlite,
+            string.IsNullOrWhiteSpace(sqlitePath) ? "" : Path.GetFullPath(sqlitePath), connectionString,
+            healthPort, remoteHostname ?? "", remotePort, problems);
     }
 
     /// <summary>A relative schema path not found from the working directory is looked up beside the host binary.</summary>
+    public static LiminalSettings WithSchemasFound(LiminalSettings settings) =>
+        settings with { Channels = settings.Channels.Select(WithSchemaFound).ToList() };
+
     private static Liminal.Actors.Channels.ChannelDefinition WithSchemaFound(Liminal.Actors.Channels.ChannelDefinition channel)
     {
         if (channel.SchemaPath is not { } path || Path.IsPathRooted(path) || File.Exists(path))
@@ -88,9 +104,8 @@ public sealed record HostConfiguration(
         ? $"SQLite database {SqlitePath} (snapshots in {SqlJournalConfig.SnapshotPathFor(SqlitePath)})"
         : "PostgreSQL (liminal.journal.postgresql-connection-string)";
 
-    /// <summary>The first layer wins; empty layers are skipped (Akka refuses an empty config as its own fallback).</summary>
-    private static Config Layered(params Config[] layers) =>
-        layers.Where(layer => !layer.IsEmpty).Aggregate(Config.Empty, (top, below) => top.IsEmpty ? below : top.WithFallback(below));
+    /// <summary>A missing section would become <c>liminal = null</c> and hide every layer below it.</summary>
+    private static Config Hocon(IConfigurationSection section) => section.Exists() ? section.ToHocon() : Config.Empty;
 
     private static int ReadPort(Config config, string key, List<string> problems)
     {
@@ -99,19 +114,6 @@ public sealed record HostConfiguration(
             return port;
         problems.Add($"{key}: '{text}' is not a port (1-65535)");
         return 0;
-    }
-
-    private static Config ConfigFile(string[] args, List<string> problems)
-    {
-        var index = Array.IndexOf(args, "--config");
-        if (index < 0)
-            return Config.Empty;
-        if (index + 1 >= args.Length)
-        {
-            problems.Add("--config: a file path must follow");
-            return Config.Empty;
-        }
-        return ReadFile(args[index + 1], problems);
     }
 
     private static Config ReadFile(string path, List<string> problems)
@@ -125,19 +127,5 @@ public sealed record HostConfiguration(
             problems.Add($"{path}: {error.Message}");
             return Config.Empty;
         }
-    }
-
-    private static Config EnvironmentOverrides(IDictionary environment)
-    {
-        var lines = new List<string>();
-        foreach (DictionaryEntry entry in environment)
-        {
-            if (entry.Key is not string name || !name.StartsWith("LIMINAL__", StringComparison.Ordinal))
-                continue;
-            var path = string.Join('.', name.Split("__").Select(part => part.ToLowerInvariant().Replace('_', '-')));
-            var value = (entry.Value as string ?? "").Replace("\\", "\\\\").Replace("\"", "\\\"");
-            lines.Add($"{path} = \"{value}\"");
-        }
-        return lines.Count == 0 ? Config.Empty : ConfigurationFactory.ParseString(string.Join('\n', lines));
     }
 }
