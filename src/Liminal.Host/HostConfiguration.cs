@@ -42,6 +42,7 @@ public sealed record HostConfiguration(
         var settings = read with { Channels = read.Channels.Select(WithSchemaFound).ToList() };
         problems.AddRange(settingsProblems);
         problems.AddRange(LiminalBus.LoadChannels(settings).Problems);
+        problems.AddRange(Telemetry.ConfigurationProblems(config));
 
         var kindText = config.GetString("liminal.journal.kind", "sqlite");
         var kind = kindText.ToLowerInvariant() switch

@@ -21,6 +21,7 @@ public static class LiminalHost
         builder.WebHost.UseUrls($"http://0.0.0.0:{configuration.HealthPort}");
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Services.AddSingleton(configuration);
+        builder.AddLiminalTelemetry(configuration.Config);
         builder.Services.AddAkka("liminal", akka => akka
             .AddHocon(configuration.Config, HoconAddMode.Prepend)
             .AddHocon(configuration.JournalConfig(), HoconAddMode.Append)
@@ -42,6 +43,7 @@ public static class LiminalHost
 
         var app = builder.Build();
         app.MapHealthEndpoints();
+        app.MapLiminalMetrics();
         return app;
     }
 
