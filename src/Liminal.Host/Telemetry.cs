@@ -14,7 +14,7 @@ namespace Liminal.Host;
 /// <summary>
 /// OpenTelemetry for the host: the bus's meter (<see cref="LiminalMetrics"/>) scraped as Prometheus text on
 /// <c>/metrics</c>, and, when a collector is configured (<c>liminal.telemetry.otlp-endpoint</c> or the standard
-/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>), metrics, the bus's spans (<see cref="LiminalTracing"/>) and logs over OTLP.
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>), metrics and the bus's spans (<see cref="LiminalTracing"/>) over OTLP.
 /// </summary>
 public static class Telemetry
 {

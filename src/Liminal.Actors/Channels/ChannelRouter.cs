@@ -64,10 +64,23 @@ internal sealed class ChannelRouter : EntityParent
     protected override Props EntityProps(string entityId) =>
         ChannelPartition.Props(_definition.Name, int.Parse(entityId, System.Globalization.CultureInfo.InvariantCulture), _partitionSettings);
 
-    protected override object? Overloaded(object message) =>
-        message is AppendToPartition ? new PublishRejected(_definition.Name, PublishFailure.Overloaded, "partition restarting; retry later") : null;
+    // The base sends what these return: each is a rejection counted here.
+    protected override object? Overloaded(object message)
+    {
+        if (message is not AppendToPartition)
+            return null;
+        _metrics.PublishRejected(PublishFailure.Overloaded);
+        return new PublishRejected(_definition.Name, PublishFailure.Overloaded, "partition restarting; retry later");
+    }
 
-    protected override object? Refusal(object message) => message switch
+    protected override object? Refusal(object message)
+    {
+        if (message is Publish)
+            _metrics.PublishRejected(PublishFailure.DeliveryFailed);
+        return RefusalOf(message);
+    }
+
+    private object? RefusalOf(object message) => message switch
     {
         Publish => new PublishRejected(_definition.Name, PublishFailure.DeliveryFailed,
             "the channel failed while handling this publish (logged): it was not stored and may have reached only some subscribers; retry"),

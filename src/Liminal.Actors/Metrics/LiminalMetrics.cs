@@ -67,7 +67,7 @@ public sealed class LiminalMetrics : IExtension
     private readonly ConcurrentDictionary<Gauge, byte> _dedupKeys = new();
     private readonly ConcurrentDictionary<Gauge, byte> _inFlight = new();
 
-    private LiminalMetrics(ActorSystem system)
+    internal LiminalMetrics()
     {
         // A meter per actor system: a listener (a test, a host) tells the systems of one process apart by it.
         Meter = new Meter(MeterName, typeof(LiminalMetrics).Assembly.GetName().Version?.ToString());
@@ -85,7 +85,9 @@ public sealed class LiminalMetrics : IExtension
         Meter.CreateObservableGauge(DedupWindowKeys, () => Observe(_windowKeys), description: "Keys a channel partition's dedup window holds.");
         Meter.CreateObservableGauge(DedupKeys, () => Observe(_dedupKeys), description: "Keys a dedup shard holds.");
         Meter.CreateObservableGauge(PublishesInFlight, () => Observe(_inFlight), description: "Publishes a channel partition has taken on and not yet answered.");
-        system.RegisterOnTermination(Meter.Dispose);
+        // Not disposed when the system terminates: OpenTelemetry merges the same instrument of every meter named Liminal
+        // into one stream and ends that stream when any of them is disposed, so a terminated system (another test, a
+        // client) would silence the live one. A terminated system's instruments record nothing and its gauges are empty.
     }
 
     /// <summary>This actor system's meter.</summary>
@@ -95,8 +97,6 @@ public sealed class LiminalMetrics : IExtension
 
     /// <summary>Starts reading this system's instruments in process (dispose to stop).</summary>
     public MetricTotals Listen() => new(Meter);
-
-    internal static LiminalMetrics Create(ActorSystem system) => new(system);
 
     private static IEnumerable<Measurement<long>> Observe(ConcurrentDictionary<Gauge, byte> gauges) =>
         gauges.Keys.Select(gauge => new Measurement<long>(gauge.Value, gauge.Tags));
@@ -164,5 +164,5 @@ public sealed class LiminalMetrics : IExtension
 
 internal sealed class LiminalMetricsProvider : ExtensionIdProvider<LiminalMetrics>
 {
-    public override LiminalMetrics CreateExtension(ExtendedActorSystem system) => LiminalMetrics.Create(system);
+    public override LiminalMetrics CreateExtension(ExtendedActorSystem system) => new();
 }

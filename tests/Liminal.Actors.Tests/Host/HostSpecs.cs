@@ -114,6 +114,26 @@ public sealed class HostSpecs
     }
 
     [Fact]
+    public async Task OTLP_is_off_by_default_and_a_configured_endpoint_turns_on_the_export_of_the_bus_spans()
+    {
+        async Task<bool> TracesWith(Hashtable environment)
+        {
+            environment["LIMINAL__JOURNAL__SQLITE_PATH"] = TestDatabase.NewPath();
+            environment["LIMINAL__HOST__HEALTH_PORT"] = FreePort().ToString();
+            environment["LIMINAL__HOST__REMOTE__PORT"] = FreePort().ToString();
+            var configuration = HostConfiguration.Load([], environment);
+            Assert.Empty(configuration.Problems);
+            await using var app = LiminalHost.Build(configuration, []);
+            return app.Services.GetService<OpenTelemetry.Trace.TracerProvider>() is not null;
+        }
+
+        Assert.False(await TracesWith([]));
+        Assert.True(await TracesWith(new Hashtable { ["LIMINAL__TELEMETRY__OTLP_ENDPOINT"] = "http://127.0.0.1:4317" }));
+        var problems = HostConfiguration.Load([], new Hashtable { ["LIMINAL__TELEMETRY__OTLP_ENDPOINT"] = "collector:4317" }).Problems;
+        Assert.Contains(problems, p => p.StartsWith("liminal.telemetry.otlp-endpoint"));
+    }
+
+    [Fact]
     public async Task Ready_answers_503_naming_the_unmet_condition_when_the_journal_is_unreachable()
     {
         var port = FreePort();
