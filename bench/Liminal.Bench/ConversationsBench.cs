@@ -42,7 +42,7 @@ internal static class ConversationsBench
 
             var latency = NewHistogram();
             var runtime = RuntimeReport.Start();
-            var journalBefore = Liminal.Actors.Metrics.LiminalMetrics.For(system).Snapshot().JournalWrites;
+            using var totals = Liminal.Actors.Metrics.LiminalMetrics.For(system).Listen();
             var stopwatch = Stopwatch.StartNew();
             await RunClientsAsync(bus.Conversations, conversations, totalSteps, "run", latency);
             stopwatch.Stop();
@@ -53,10 +53,9 @@ internal static class ConversationsBench
                               $"({events / stopwatch.Elapsed.TotalSeconds:N0} events/s: received, started, {StepsPerMessage} steps, finished per message)");
             Console.WriteLine($"step record latency: p50 {Ms(latency, 50)} ms, p99 {Ms(latency, 99)} ms, p99.9 {Ms(latency, 99.9)} ms");
             Console.WriteLine(runtime);
-            var journal = Liminal.Actors.Metrics.LiminalMetrics.For(system).Snapshot().JournalWrites;
-            var writes = journal.Count - journalBefore.Count;
+            var (writes, writeSeconds) = totals.Histogram(Liminal.Actors.Metrics.LiminalMetrics.JournalWrite);
             if (writes > 0)
-                Console.WriteLine($"journal: {writes:N0} writes by the entities, {(journal.SumSeconds - journalBefore.SumSeconds) * 1000 / writes:F2} ms mean from write to durable, " +
+                Console.WriteLine($"journal: {writes:N0} writes by the entities, {writeSeconds * 1000 / writes:F2} ms mean from write to durable, " +
                                   $"{(double)events / writes:F1} events per write");
             Console.WriteLine($"steps/s vs raw events/s: {stepsPerSecond / raw:P0} (each step is one of six events of its message)");
         }

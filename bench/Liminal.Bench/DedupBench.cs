@@ -37,7 +37,7 @@ internal static class DedupBench
 
             var histogram = new LongConcurrentHistogram(1, TimeStamp.Seconds(60), 3);
             var runtime = RuntimeReport.Start();
-            var journalBefore = Liminal.Actors.Metrics.LiminalMetrics.For(system).Snapshot().JournalWrites;
+            using var totals = Liminal.Actors.Metrics.LiminalMetrics.For(system).Listen();
             var stopwatch = Stopwatch.StartNew();
             var outcomes = await RunClientsAsync(bus.Dedup, clients, claims, duplicateShare, "key", histogram);
             stopwatch.Stop();
@@ -49,9 +49,8 @@ internal static class DedupBench
             Console.WriteLine($"claim latency: p50 {Ms(histogram, 50)} ms, p99 {Ms(histogram, 99)} ms, " +
                               $"p99.9 {Ms(histogram, 99.9)} ms, max {histogram.GetMaxValue() * 1000.0 / Stopwatch.Frequency:F1} ms");
             Console.WriteLine(runtime);
-            var journal = Liminal.Actors.Metrics.LiminalMetrics.For(system).Snapshot().JournalWrites;
-            var writes = journal.Count - journalBefore.Count;
-            Console.WriteLine($"journal: {writes:N0} writes by the entities, {(journal.SumSeconds - journalBefore.SumSeconds) * 1000 / writes:F2} ms mean from write to durable, " +
+            var (writes, writeSeconds) = totals.Histogram(Liminal.Actors.Metrics.LiminalMetrics.JournalWrite);
+            Console.WriteLine($"journal: {writes:N0} writes by the entities, {writeSeconds * 1000 / writes:F2} ms mean from write to durable, " +
                               $"{(double)claims / writes:F1} claims per write");
             Console.WriteLine($"claims/s vs raw events/s: {claimsPerSecond / raw:P0} " +
                               "(each new key writes two events: its claim and its receipt)");

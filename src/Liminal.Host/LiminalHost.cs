@@ -35,6 +35,7 @@ public static class LiminalHost
         builder.WebHost.UseUrls($"http://0.0.0.0:{configuration.HealthPort}");
         builder.Logging.ClearProviders().AddLiminalConsole(builder.Configuration);
         builder.Services.AddSingleton(configuration);
+        builder.AddLiminalTelemetry(configuration.Config);
         builder.Services.AddHealthChecks();
         builder.Services.AddAkka(LiminalActorNames.HostSystem, akka => akka
             .ConfigureLoggers(loggers =>
@@ -63,7 +64,7 @@ public static class LiminalHost
 
         var app = builder.Build();
         app.MapLiminalHealthChecks();
-        app.MapHealthEndpoints();
+        app.MapLiminalMetrics();
         return app;
     }
 

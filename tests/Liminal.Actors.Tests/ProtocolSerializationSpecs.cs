@@ -40,7 +40,23 @@ public sealed class ProtocolSerializationSpecs : LiminalTestKit
         new Processed(4), FlushOffsets.Instance, new OffsetsFlushed(4), DeliveryAck.Instance, new DeliveriesDropped("orders", 0, 3, 7, 5),
         new RedeliveryDecision.InProgress(1767225630000), new GetStepOutput("c", "m", 1), new StepOutput("c", "m", 1, [1, 2]),
         new StepOutput("c", "m", 2, null),
+        new Publish("orders", new MessageEnvelope([1], "shop", null, new Dictionary<string, string> { ["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", ["x-tenant"] = "acme" })),
+        new Delivery("orders", 0, 5, new MessageEnvelope([3], "shop", new CausalContext("corr", null), new Dictionary<string, string> { ["note"] = "caf\u00e9" })),
     ];
+
+    [Fact]
+    public void An_envelope_without_headers_is_the_JSON_it_was_before_headers_and_that_JSON_still_decodes()
+    {
+        var serializer = (LiminalWireSerializer)Sys.Serialization.FindSerializerForType(typeof(Publish));
+        var publish = new Publish("orders", new MessageEnvelope([1, 2], "shop"), "key");
+        // As 084fd8d (and f8113fc's client) write a publish: no headers member at all.
+        const string before = """{"channel":"orders","envelope":{"payload":"AQI=","publisherId":"shop","causal":null},"idempotencyKey":"key","partitionKey":null}""";
+
+        Assert.Equal(before, System.Text.Encoding.UTF8.GetString(serializer.ToBinary(publish)));
+        var decoded = (Publish)serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(before), serializer.Manifest(publish));
+        Assert.Equal(publish, decoded);
+        Assert.Null(decoded.Envelope.Headers);
+    }
 
     [Theory]
     [MemberData(nameof(Messages))]

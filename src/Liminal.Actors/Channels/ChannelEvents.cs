@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Liminal.Actors.Persistence;
 
 namespace Liminal.Actors.Channels;
@@ -11,15 +12,20 @@ public sealed record MessageAppended(byte[] Payload, string PublisherId, string?
     /// <summary>When the partition stored it (Unix ms); null in messages written before the window existed.</summary>
     public long? StoredAtMillis { get; init; }
 
+    /// <summary>The envelope's headers (e.g. <c>traceparent</c>); null in messages without any, and in those written before headers existed.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string>? Headers { get; init; }
+
     public static MessageAppended From(MessageEnvelope envelope, string? idempotencyKey, long storedAtMillis) =>
         new(envelope.Payload, envelope.PublisherId, envelope.Causal?.CorrelationId, envelope.Causal?.CausationId)
         {
             IdempotencyKey = idempotencyKey,
             StoredAtMillis = storedAtMillis,
+            Headers = envelope.Headers is { Count: > 0 } headers ? headers : null,
         };
 
     public MessageEnvelope ToEnvelope() =>
-        new(Payload, PublisherId, CorrelationId is null && CausationId is null ? null : new CausalContext(CorrelationId, CausationId));
+        new(Payload, PublisherId, CorrelationId is null && CausationId is null ? null : new CausalContext(CorrelationId, CausationId), Headers);
 }
 
 /// <summary>

@@ -53,6 +53,8 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
     private readonly Dictionary<string, List<IActorRef>?> _writing = new(StringComparer.Ordinal);
     private int _waitingDuplicates;
     private readonly Metrics.LiminalMetrics _metrics = Metrics.LiminalMetrics.For(Context.System);
+    private readonly Metrics.LiminalMetrics.Gauge _windowGauge;
+    private readonly Metrics.LiminalMetrics.Gauge _inFlightGauge;
     private readonly long _recoveredAtMillis;
     // Keys in the window stored by a version before it (no time in their message; see LegacyKeysRecovered).
     private readonly long _startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -69,6 +71,7 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         _window = new KeyWindow(settings.DedupWindow, settings.MaxKeysPerPartition);
         PersistenceId = PersistenceIdOf(channel, partition);
         _recoveredAtMillis = Now;
+        (_windowGauge, _inFlightGauge) = _metrics.PartitionGauges(channel, partition);
     }
 
     public static string PersistenceIdOf(string channel, int partition) => $"channel-{channel}-{partition}";
@@ -83,6 +86,22 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
             .CurrentEventsByPersistenceId(PersistenceIdOf(channel, partition), Math.Max(1, fromSequenceNr), toSequenceNr);
 
     public override string PersistenceId { get; }
+
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        var handled = base.AroundReceive(receive, message);
+        // After every message (recovery, commands, journal replies): what the gauges read is never older than that.
+        _windowGauge.Value = _window.Count;
+        _inFlightGauge.Value = CommandsInFlight + _waitingDuplicates;
+        return handled;
+    }
+
+    protected override void PostStop()
+    {
+        _windowGauge.Dispose();
+        _inFlightGauge.Dispose();
+        base.PostStop();
+    }
 
     protected override long SnapshotEvery => _settings.SnapshotEvery;
 
@@ -129,7 +148,7 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         var evicted = _window.Add(key, new StoredKey(LastSequenceNr, @event.StoredAtMillis ?? _recoveredAtMillis));
         if (evicted > 0 && !IsRecovering)
         {
-            _metrics.DedupWindowEvicted(evicted);
+            _metrics.DedupWindowEvicted(_channel, evicted);
             _evictedSinceLog += evicted;
             // A full window evicts on every new key: say so once a minute, not per key.
             if (@event.StoredAtMillis is { } at && at - _lastEvictionLogMillis >= 60_000)
@@ -168,8 +187,10 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         var now = Now;
         if (key is not null && _window.Find(key, now) is { } stored)
         {
-            _metrics.DuplicateSuppressed();
-            publisher.Tell(DuplicateAck(stored.SequenceNr!.Value));
+            _metrics.DuplicateSuppressed(_channel);
+            var ack = DuplicateAck(stored.SequenceNr!.Value);
+            ChannelSpans.Ack(append.Publish.Envelope, ack);
+            publisher.Tell(ack);
             return;
         }
         // Admission: a publish taken on is answered only once its write is durable, and meanwhile holds its message
@@ -177,7 +198,7 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         // grows this partition without limit. A stored key's duplicate above costs nothing and is answered anyway.
         if (CommandsInFlight + _waitingDuplicates >= _settings.MaxPublishesInFlight)
         {
-            _metrics.PublishRejected();
+            _metrics.PublishRejected(PublishFailure.Overloaded);
             publisher.Tell(new PublishRejected(_channel, PublishFailure.Overloaded,
                 $"partition {_partition} has {_settings.MaxPublishesInFlight} publishes in flight; retry later"));
             return;
@@ -195,24 +216,30 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
 
         var envelope = append.Publish.Envelope;
         var subscribers = append.Subscribers;
+        var storeStarted = Tracing.LiminalTracing.Enabled ? DateTimeOffset.UtcNow : default;
         Persist([MessageAppended.From(envelope, key, now)], append, publisher, sequenceNr =>
         {
+            ChannelSpans.Store(_channel, _partition, envelope, sequenceNr, storeStarted);
             // Durable: hand it to the subscribers, in sequence order (handlers run in write order).
             var delivery = new Delivery(_channel, _partition, sequenceNr, envelope);
             foreach (var subscriber in subscribers)
                 subscriber.Tell(delivery, ActorRefs.NoSender);
-            _metrics.Published(subscribers.Length);
+            ChannelSpans.Deliver(delivery, subscribers.Length);
+            _metrics.Published(_channel, subscribers.Length);
             if (key is not null && _writing.Remove(key, out var duplicates) && duplicates is not null)
             {
                 _waitingDuplicates -= duplicates.Count;
+                var duplicateAck = DuplicateAck(sequenceNr);
                 foreach (var duplicate in duplicates)
                 {
-                    _metrics.DuplicateSuppressed();
-                    duplicate.Tell(DuplicateAck(sequenceNr));
+                    _metrics.DuplicateSuppressed(_channel);
+                    duplicate.Tell(duplicateAck);
                 }
             }
-            return new PublishAck(_channel, _partition, sequenceNr, subscribers.Length > 0, subscribers.Length, Duplicate: false, InFlight: false,
+            var ack = new PublishAck(_channel, _partition, sequenceNr, subscribers.Length > 0, subscribers.Length, Duplicate: false, InFlight: false,
                 key is null ? null : Receipts.For(_channel, _partition, sequenceNr));
+            ChannelSpans.Ack(envelope, ack);
+            return ack;
         });
     }
 
@@ -222,9 +249,15 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
 
     protected override object FailureFor(object command, string detail)
     {
-        _metrics.PublishRejected();
+        _metrics.PublishRejected(PublishFailure.PersistFailed);
+        if (command is AppendToPartition append)
+            ChannelSpans.Store(_channel, _partition, append.Publish.Envelope, null, default, detail);
         return new PublishRejected(_channel, PublishFailure.PersistFailed, detail);
     }
+
+    // The journal's errors about a message name its trace, so its log line is found from the trace and back.
+    protected override string Describe(object @event) =>
+        @event is MessageAppended message ? $"a message of channel {_channel}{Tracing.LiminalTracing.LogSuffix(message.ToEnvelope())}" : base.Describe(@event);
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
@@ -251,7 +284,7 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
     {
         foreach (var duplicate in duplicates ?? [])
         {
-            _metrics.PublishRejected();
+            _metrics.PublishRejected(PublishFailure.PersistFailed);
             duplicate.Tell(new PublishRejected(_channel, PublishFailure.PersistFailed, detail));
         }
     }

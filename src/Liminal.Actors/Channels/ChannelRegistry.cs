@@ -119,10 +119,10 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
     {
         Receive<Publish>(publish => Route(publish.Channel, publish, () =>
         {
-            if (_draining)
-                return new PublishRejected(publish.Channel ?? string.Empty, PublishFailure.ShuttingDown, "the bus is shutting down and takes no new publishes");
-            Metrics.LiminalMetrics.For(Context.System).PublishRejected();
-            return new PublishRejected(publish.Channel ?? string.Empty, PublishFailure.UnknownChannel, $"no channel named '{publish.Channel}'");
+            var reason = _draining ? PublishFailure.ShuttingDown : PublishFailure.UnknownChannel;
+            Metrics.LiminalMetrics.For(Context.System).PublishRejected(reason);
+            return new PublishRejected(publish.Channel ?? string.Empty, reason,
+                _draining ? "the bus is shutting down and takes no new publishes" : $"no channel named '{publish.Channel}'");
         }));
         Receive<Subscribe>(subscribe => Route(subscribe.Channel, subscribe, () => Unknown(subscribe.Channel)));
         Receive<Unsubscribe>(unsubscribe => Route(unsubscribe.Channel, unsubscribe, () => Unknown(unsubscribe.Channel)));

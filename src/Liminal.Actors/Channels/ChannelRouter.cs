@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Entities;
+using Liminal.Actors.Tracing;
 using Liminal.Actors.Validation;
 
 namespace Liminal.Actors.Channels;
@@ -35,6 +37,7 @@ internal sealed class ChannelRouter : EntityParent
     private readonly Queue<(object Request, IActorRef Sender)> _heldForPartitionZero = new();
     private bool _partitionZeroStoppedBeforeRecovery;
     private bool _draining;
+    private readonly Metrics.LiminalMetrics _metrics = Metrics.LiminalMetrics.For(Context.System);
 
     public ChannelRouter(ChannelDefinition definition, ChannelSchema schema, PartitionSettings partitionSettings, EntityParentSettings parentSettings)
         : base(new PartitionExtractor(), parentSettings, partitionSettings.Clock)
@@ -61,10 +64,23 @@ internal sealed class ChannelRouter : EntityParent
     protected override Props EntityProps(string entityId) =>
         ChannelPartition.Props(_definition.Name, int.Parse(entityId, System.Globalization.CultureInfo.InvariantCulture), _partitionSettings);
 
-    protected override object? Overloaded(object message) =>
-        message is AppendToPartition ? new PublishRejected(_definition.Name, PublishFailure.Overloaded, "partition restarting; retry later") : null;
+    // The base sends what these return: each is a rejection counted here.
+    protected override object? Overloaded(object message)
+    {
+        if (message is not AppendToPartition)
+            return null;
+        _metrics.PublishRejected(PublishFailure.Overloaded);
+        return new PublishRejected(_definition.Name, PublishFailure.Overloaded, "partition restarting; retry later");
+    }
 
-    protected override object? Refusal(object message) => message switch
+    protected override object? Refusal(object message)
+    {
+        if (message is Publish)
+            _metrics.PublishRejected(PublishFailure.DeliveryFailed);
+        return RefusalOf(message);
+    }
+
+    private object? RefusalOf(object message) => message switch
     {
         Publish => new PublishRejected(_definition.Name, PublishFailure.DeliveryFailed,
             "the channel failed while handling this publish (logged): it was not stored and may have reached only some subscribers; retry"),
@@ -130,9 +146,11 @@ internal sealed class ChannelRouter : EntityParent
             Context.Stop(target);
     }
 
-    private void Reject(IActorRef publisher, PublishFailure reason, string detail)
+    private void Reject(IActorRef publisher, PublishFailure reason, string detail, Activity? span = null)
     {
-        Metrics.LiminalMetrics.For(Context.System).PublishRejected();
+        _metrics.PublishRejected(reason);
+        span?.SetTag("liminal.rejection", reason.ToString());
+        LiminalTracing.Stop(span, detail);
         publisher.Tell(new PublishRejected(_definition.Name, reason, detail));
     }
 
@@ -181,20 +199,54 @@ internal sealed class ChannelRouter : EntityParent
 
     private void OnPublish(Publish publish, IActorRef publisher)
     {
+        var span = LiminalTracing.Enabled ? StartPublishSpan(ref publish) : null;
+        try
+        {
+            Admit(publish, publisher, span);
+        }
+        finally
+        {
+            LiminalTracing.Stop(span);
+        }
+    }
+
+    /// <summary>
+    /// The span of the publish's arrival, a child of the producer's <c>traceparent</c>; when the envelope carries none,
+    /// it carries this span's from here on (stored and delivered with the message), so the message's trace starts here.
+    /// </summary>
+    private Activity? StartPublishSpan(ref Publish publish)
+    {
+        // Malformed headers are rejected below; until then they are no trace parent.
+        var envelope = publish.Envelope;
+        var wellFormed = envelope is not null && InputRules.HeadersProblem(envelope.Headers) is null;
+        var parent = wellFormed ? LiminalTracing.ContextOf(envelope!) : default;
+        var span = LiminalTracing.StartDetached($"publish {_definition.Name}", ActivityKind.Producer, parent, LiminalTracing.Tags(_definition.Name));
+        if (span is { Id: { } id } && wellFormed && parent == default)
+        {
+            var headers = LiminalTracing.WithTrace(envelope!.Headers, id, span.TraceStateString);
+            // Only within the header limits the producer's own headers left room for.
+            if (InputRules.HeadersProblem(headers) is null)
+                publish = publish with { Envelope = envelope with { Headers = headers } };
+        }
+        return span;
+    }
+
+    private void Admit(Publish publish, IActorRef publisher, Activity? span)
+    {
         if (_draining)
         {
-            Reject(publisher, PublishFailure.ShuttingDown, "the bus is shutting down and takes no new publishes");
+            Reject(publisher, PublishFailure.ShuttingDown, "the bus is shutting down and takes no new publishes", span);
             return;
         }
         // The cheap checks (sizes, ids, keys) before the schema parses the payload.
         if (RequestValidation.Publish(publish, _partitionSettings.MaxPayloadBytes) is { } rejected)
         {
-            Reject(publisher, rejected.Reason, rejected.Detail);
+            Reject(publisher, rejected.Reason, rejected.Detail, span);
             return;
         }
         if (_schema.Check(publish.Envelope.Payload) is { } problem)
         {
-            Reject(publisher, PublishFailure.SchemaMismatch, problem);
+            Reject(publisher, PublishFailure.SchemaMismatch, problem, span);
             return;
         }
 
@@ -203,7 +255,7 @@ internal sealed class ChannelRouter : EntityParent
         else if (_heldForPartitionZero.Count < _parentSettings.BufferSize)
             _heldForPartitionZero.Enqueue((publish, publisher));
         else
-            Reject(publisher, PublishFailure.Overloaded, "partition 0 is recovering; retry later");
+            Reject(publisher, PublishFailure.Overloaded, "partition 0 is recovering; retry later", span);
     }
 
     private void Route(Publish publish, IActorRef publisher)
@@ -227,8 +279,8 @@ internal sealed class ChannelRouter : EntityParent
     /// <summary>Nothing is stored: the message goes to the subscribers now, its key known for the rest of this run.</summary>
     private void PublishEphemeral(Publish publish, int partition, IActorRef publisher)
     {
-        var metrics = Metrics.LiminalMetrics.For(Context.System);
         ProcessingReceipt? receipt = null;
+        PublishAck ack;
         if (publish.IdempotencyKey is { } key)
         {
             var keys = _ephemeralKeys[partition] ??= new KeyWindow(_partitionSettings.DedupWindow, _partitionSettings.MaxKeysPerPartition);
@@ -236,18 +288,23 @@ internal sealed class ChannelRouter : EntityParent
             receipt = Receipts.For(_definition.Name, partition, null);
             if (keys.Find(key, now) is not null)
             {
-                metrics.DuplicateSuppressed();
-                publisher.Tell(new PublishAck(_definition.Name, partition, null, false, 0, Duplicate: true, InFlight: false, receipt));
+                _metrics.DuplicateSuppressed(_definition.Name);
+                ack = new PublishAck(_definition.Name, partition, null, false, 0, Duplicate: true, InFlight: false, receipt);
+                ChannelSpans.Ack(publish.Envelope, ack);
+                publisher.Tell(ack);
                 return;
             }
             if (keys.Add(key, new StoredKey(null, now)) is > 0 and var evicted)
-                metrics.DedupWindowEvicted(evicted);
+                _metrics.DedupWindowEvicted(_definition.Name, evicted);
         }
         var delivery = new Delivery(_definition.Name, partition, null, publish.Envelope);
         foreach (var subscriber in _targets)
             subscriber.Tell(delivery, ActorRefs.NoSender);
-        metrics.Published(_targets.Length);
-        publisher.Tell(new PublishAck(_definition.Name, partition, null, _targets.Length > 0, _targets.Length, Duplicate: false, InFlight: false, receipt));
+        ChannelSpans.Deliver(delivery, _targets.Length);
+        _metrics.Published(_definition.Name, _targets.Length);
+        ack = new PublishAck(_definition.Name, partition, null, _targets.Length > 0, _targets.Length, Duplicate: false, InFlight: false, receipt);
+        ChannelSpans.Ack(publish.Envelope, ack);
+        publisher.Tell(ack);
     }
 
     private void OnReplay(Replay replay)

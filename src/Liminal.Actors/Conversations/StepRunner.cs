@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Akka.Actor;
+using Liminal.Actors.Tracing;
 
 namespace Liminal.Actors.Conversations;
 
@@ -49,9 +51,27 @@ public sealed class StepRunner(IActorRef conversations, TimeSpan? requestTimeout
 {
     private readonly TimeSpan _timeout = requestTimeout ?? TimeSpan.FromSeconds(30);
 
+    /// <remarks>
+    /// Traced as a span <c>run steps</c>, a child of the caller's current
+    /// activity (e.g. <see cref="LiminalTracing.StartProcessing"/> of the delivery that carried the message), with a
+    /// child span <c>step {index}</c> per step run.
+    /// </remarks>
     public async Task<StepRunOutcome> RunAsync(
         string conversationId, string messageId, byte[] input, IReadOnlyList<ConversationStep> steps,
         CancellationToken cancellationToken = default)
+    {
+        using var span = LiminalTracing.Source.StartActivity("run steps", ActivityKind.Internal);
+        span?.SetTag("liminal.conversation_id", conversationId);
+        span?.SetTag("liminal.message_id", messageId);
+        var outcome = await RunStepsAsync(conversationId, messageId, input, steps, cancellationToken);
+        span?.SetTag("liminal.outcome", outcome.GetType().Name);
+        if (outcome is StepRunOutcome.Failed or StepRunOutcome.Rejected)
+            span?.SetStatus(ActivityStatusCode.Error, outcome.ToString());
+        return outcome;
+    }
+
+    private async Task<StepRunOutcome> RunStepsAsync(
+        string conversationId, string messageId, byte[] input, IReadOnlyList<ConversationStep> steps, CancellationToken cancellationToken)
     {
         var decision = await AskAsync(new ReceiveMessage(conversationId, messageId), cancellationToken);
         int first;
@@ -99,6 +119,8 @@ public sealed class StepRunner(IActorRef conversations, TimeSpan? requestTimeout
         var output = input;
         for (var index = first; index < steps.Count; index++)
         {
+            using var stepSpan = LiminalTracing.Source.StartActivity($"step {index}", ActivityKind.Internal);
+            stepSpan?.SetTag("liminal.step_index", index);
             try
             {
                 output = await steps[index](output, cancellationToken);
@@ -106,6 +128,7 @@ public sealed class StepRunner(IActorRef conversations, TimeSpan? requestTimeout
             catch (Exception error) when (error is not OperationCanceledException)
             {
                 var message = $"step {index}: {error.GetType().Name}: {error.Message}";
+                stepSpan?.SetStatus(ActivityStatusCode.Error, message);
                 return await RecordAsync(new RecordError(conversationId, messageId, message), cancellationToken)
                        ?? new StepRunOutcome.Failed(index, message);
             }

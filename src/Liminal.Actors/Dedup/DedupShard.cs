@@ -13,12 +13,27 @@ public sealed class DedupShard : PersistentEntity<IDedupEvent>, IWithTimers
 {
     private readonly DedupShardSettings _settings;
     private readonly DedupMetrics _metrics = new(Metrics.LiminalMetrics.For(Context.System));
+    private readonly Metrics.LiminalMetrics.Gauge _keysGauge;
     private DedupShardState _state = DedupShardState.Empty;
 
     public DedupShard(DedupShardSettings settings, int shard)
     {
         _settings = settings;
         PersistenceId = $"dedup-{settings.Namespace}-{shard}";
+        _keysGauge = Metrics.LiminalMetrics.For(Context.System).DedupShardGauge(settings.Namespace, shard);
+    }
+
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        var handled = base.AroundReceive(receive, message);
+        _keysGauge.Value = _state.Count;
+        return handled;
+    }
+
+    protected override void PostStop()
+    {
+        _keysGauge.Dispose();
+        base.PostStop();
     }
 
     public static Props Props(DedupShardSettings settings, int shard) =>
@@ -92,7 +107,7 @@ public sealed class DedupShard : PersistentEntity<IDedupEvent>, IWithTimers
         _ => new SweepFailed(detail),
     };
 
-    /// <summary>Counts claims and expirations as they are decided (a failed write restarts the shard; counts are not rolled back).</summary>
+    /// <summary>Counts claims, expirations and evictions as they are decided (a failed write restarts the shard; counts are not rolled back).</summary>
     private sealed class DedupMetrics(Metrics.LiminalMetrics metrics)
     {
         public void Counted(IDedupEvent @event)
@@ -104,6 +119,9 @@ public sealed class DedupShard : PersistentEntity<IDedupEvent>, IWithTimers
                     break;
                 case KeysExpired expired:
                     metrics.Expired(expired.Keys.Length);
+                    break;
+                case KeysEvicted evicted:
+                    metrics.DedupKeysEvicted(evicted.Keys.Length);
                     break;
             }
         }

@@ -79,6 +79,9 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
     /// <summary>The typed failure for a command whose write failed or that could not be decided; the outcome is unknown.</summary>
     protected abstract object FailureFor(object command, string detail);
 
+    /// <summary>How a log line names an event the journal rejected or failed to write.</summary>
+    protected virtual string Describe(object @event) => @event.GetType().Name;
+
     /// <summary>Handles what is not a command (timers); <see cref="ConflictOf"/> is not asked for these.</summary>
     protected virtual bool OnOtherMessage(object message) => false;
 
@@ -334,7 +337,7 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
         // Nothing was stored and nothing applied: fail the commands of this write alone and carry on.
-        Log.Error(cause, "Journal rejected {0} for {1}; the commands of that write are refused", @event.GetType().Name, PersistenceId);
+        Log.Error(cause, "Journal rejected {0} for {1}; the commands of that write are refused", Describe(@event), PersistenceId);
         Settle(owed => owed.Command is null
             ? owed.Reply(LastSequenceNr)
             : FailureFor(owed.Command, $"journal rejected the write ({cause.Message}); nothing was stored"));
@@ -345,7 +348,7 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        Log.Error(cause, "Journal write of {0} failed for {1}; stopping to recover what was stored", @event.GetType().Name, PersistenceId);
+        Log.Error(cause, "Journal write of {0} failed for {1}; stopping to recover what was stored", Describe(@event), PersistenceId);
         // Akka stops us once this returns: from here the parent holds our messages, before anyone is told of the failure.
         _intake.Stopping(Context);
         var owed = _invocations.SelectMany(i => i.Replies).Concat(_openPack?.Replies ?? []);

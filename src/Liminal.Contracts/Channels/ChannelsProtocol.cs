@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Akka.Actor;
 using Liminal.Actors.Dedup;
 
@@ -27,14 +28,28 @@ public sealed record ChannelRejected(string Channel, string Reason) : ILiminalMe
 /// <summary>Where a message comes from in a conversation: what it correlates with and what caused it.</summary>
 public sealed record CausalContext(string? CorrelationId, string? CausationId);
 
-/// <summary>A published message: JSON payload bytes, who published it, and optionally its causal context.</summary>
-public sealed record MessageEnvelope(byte[] Payload, string PublisherId, CausalContext? Causal = null)
+/// <summary>
+/// A published message: JSON payload bytes, who published it, optionally its causal context and its headers (SPEC §2.5:
+/// string to string, e.g. the W3C <c>traceparent</c>), stored and delivered with it. Headers are limited by
+/// <see cref="Validation.InputRules.MaxHeaders"/> and <see cref="Validation.InputRules.MaxHeadersBytes"/>.
+/// </summary>
+public sealed record MessageEnvelope(
+    byte[] Payload,
+    string PublisherId,
+    CausalContext? Causal = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, string>? Headers = null)
 {
     public bool Equals(MessageEnvelope? other) =>
         other is not null && PublisherId == other.PublisherId && Equals(Causal, other.Causal)
-        && Payload.AsSpan().SequenceEqual(other.Payload);
+        && Payload.AsSpan().SequenceEqual(other.Payload) && SameHeaders(Headers, other.Headers);
 
-    public override int GetHashCode() => HashCode.Combine(PublisherId, Causal, Payload.Length);
+    public override int GetHashCode() => HashCode.Combine(PublisherId, Causal, Payload.Length, Headers?.Count ?? 0);
+
+    // Left out of the JSON when null: an envelope without headers is the bytes it was before headers existed.
+    // No headers and an empty set are the same: the journal and the wire keep only what is there.
+    private static bool SameHeaders(IReadOnlyDictionary<string, string>? a, IReadOnlyDictionary<string, string>? b) =>
+        (a?.Count ?? 0) == (b?.Count ?? 0)
+        && (a is null || a.All(header => b!.TryGetValue(header.Key, out var value) && value == header.Value));
 }
 
 /// <summary>Publishes to a channel; with a key, at most once per key.</summary>

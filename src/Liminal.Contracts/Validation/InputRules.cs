@@ -30,6 +30,21 @@ public static class InputRules
     /// <summary>Largest receipt a dedup key stores, so one key cannot bloat a shard.</summary>
     public const int MaxReceiptBytes = 64 * 1024;
 
+    /// <summary>Headers an envelope carries at most (SPEC §2.5).</summary>
+    public const int MaxHeaders = 32;
+
+    /// <summary>
+    /// The UTF-8 bytes of an envelope's header names and values together, apart from <c>liminal.max-payload-bytes</c>:
+    /// even escaped six bytes a character they fit the room <see cref="WireFrame.EnvelopeBytes"/> keeps beside the payload.
+    /// </summary>
+    public const int MaxHeadersBytes = 4 * 1024;
+
+    /// <summary>A header name: ASCII letters, digits, '.', '_', '-' (<c>traceparent</c>, <c>x-tenant</c>).</summary>
+    public static TextRule HeaderName { get; } = TextRule.Name("header name", 128, "._-");
+
+    /// <summary>A header value: well-formed text without control characters.</summary>
+    public static TextRule HeaderValue { get; } = TextRule.Utf8Id("header value", MaxHeadersBytes);
+
     public static TextRule ConversationId { get; } = TextRule.PersistenceIdPart("conversation id", "conversation-");
 
     public static TextRule MessageId { get; } = TextRule.Text("message id", 1024);
@@ -70,6 +85,25 @@ public static class InputRules
         bytes is null ? $"{what} is missing"
         : bytes.Length > maxBytes ? $"{what} is {bytes.Length} bytes; at most {maxBytes} (liminal.max-payload-bytes)"
         : null;
+
+    /// <summary>What is wrong with an envelope's headers (none is fine): too many, too large together, a bad name or value.</summary>
+    public static string? HeadersProblem(IReadOnlyDictionary<string, string>? headers)
+    {
+        if (headers is null)
+            return null;
+        if (headers.Count > MaxHeaders)
+            return $"the envelope has {headers.Count} headers; at most {MaxHeaders}";
+        var bytes = 0;
+        foreach (var (name, value) in headers)
+        {
+            if (HeaderName.Problem(name) is { } nameProblem)
+                return nameProblem;
+            if (HeaderValue.Problem(value) is { } valueProblem)
+                return $"header {name}: {valueProblem}";
+            bytes += System.Text.Encoding.UTF8.GetByteCount(name) + System.Text.Encoding.UTF8.GetByteCount(value);
+        }
+        return bytes > MaxHeadersBytes ? $"the headers are {bytes} UTF-8 bytes together; at most {MaxHeadersBytes}" : null;
+    }
 
     /// <summary>What is wrong with a dedup receipt: missing, or over <see cref="MaxReceiptBytes"/>.</summary>
     public static string? ReceiptProblem(ProcessingReceipt? receipt) =>

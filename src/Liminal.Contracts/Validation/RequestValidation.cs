@@ -114,7 +114,7 @@ public static class RequestValidation
 
     /// <summary>
     /// Everything about a publish that needs no channel: its channel name, its envelope (payload present and within
-    /// <paramref name="maxPayloadBytes"/>, the ids stored with it) and its keys. The channel then checks its schema.
+    /// <paramref name="maxPayloadBytes"/>, the ids and headers stored with it) and its keys. The channel then checks its schema.
     /// </summary>
     public static PublishRejected? Publish(Publish publish, int maxPayloadBytes)
     {
@@ -130,7 +130,8 @@ public static class RequestValidation
         // Stored with the message: an id that does not round-trip through UTF-8 would come back from a replay as another.
         var envelopeProblem = InputRules.PublisherId.Problem(envelope.PublisherId)
                               ?? (envelope.Causal?.CorrelationId is { } correlation ? InputRules.CorrelationId.Problem(correlation) : null)
-                              ?? (envelope.Causal?.CausationId is { } causation ? InputRules.CausationId.Problem(causation) : null);
+                              ?? (envelope.Causal?.CausationId is { } causation ? InputRules.CausationId.Problem(causation) : null)
+                              ?? InputRules.HeadersProblem(envelope.Headers);
         if (envelopeProblem is not null)
             return Rejected(PublishFailure.SchemaMismatch, envelopeProblem);
         var keyProblem = (publish.IdempotencyKey is { } key ? InputRules.IdempotencyKey.Problem(key) : null)

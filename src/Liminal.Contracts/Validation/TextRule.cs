@@ -37,6 +37,9 @@ public sealed class TextRule
     /// <summary>Like <see cref="Text"/>, its length counted in UTF-8 bytes.</summary>
     public static TextRule Utf8Text(string what, int maxBytes) => new(what, maxBytes, true, true, null);
 
+    /// <summary>Like <see cref="Id"/>, its length counted in UTF-8 bytes.</summary>
+    public static TextRule Utf8Id(string what, int maxBytes) => new(what, maxBytes, true, false, null);
+
     /// <summary>Text without control characters (a file path, an id that names something outside an event).</summary>
     public static TextRule Id(string what, int maxCharacters) => new(what, maxCharacters, false, false, null);
 

@@ -54,6 +54,7 @@ public sealed record HostConfiguration(
         var settings = WithSchemasFound(read);
         problems.AddRange(settingsProblems);
         problems.AddRange(LiminalBus.LoadChannels(settings).Problems);
+        problems.AddRange(Telemetry.ConfigurationProblems(config));
 
         var kindText = config.GetString("liminal.journal.kind");
         var kind = kindText.ToLowerInvariant() switch

@@ -41,6 +41,7 @@ public sealed class ChannelSpecs : LiminalTestKit
     [Fact]
     public void The_bus_counts_publishes_deliveries_suppressed_duplicates_and_rejections()
     {
+        using var metrics = LiminalMetrics.For(Sys).Listen();
         var bus = StartBus();
         Ask<Subscribed>(bus.Channels, new Subscribe("orders", CreateTestProbe().Ref));
         Ask<Subscribed>(bus.Channels, new Subscribe("orders", CreateTestProbe().Ref));
@@ -50,11 +51,18 @@ public sealed class ChannelSpecs : LiminalTestKit
         Ask<PublishRejected>(bus.Channels, new Publish("orders", new MessageEnvelope("[]"u8.ToArray(), "shop")));
         Ask<PublishRejected>(bus.Channels, new Publish("nowhere", Envelope("x")));
 
-        var metrics = LiminalMetrics.For(Sys).Snapshot();
         // A keyed publish claims nothing in the dedup key space: its partition keeps the key (SPEC §2.4).
         Assert.Equal((1, 2, 1, 2, 0, 0),
-            (metrics.Publishes, metrics.Deliveries, metrics.DuplicatesSuppressed, metrics.PublishRejections, metrics.Claims, metrics.SweepExpirations));
-        Assert.True(metrics.JournalWrites.Count > 0);   // the message was written
+            (metrics.Counter(LiminalMetrics.Publishes, "orders"), metrics.Counter(LiminalMetrics.Deliveries, "orders"),
+                metrics.Counter(LiminalMetrics.DuplicatesSuppressed, "orders"), metrics.Counter(LiminalMetrics.PublishRejections),
+                metrics.Counter(LiminalMetrics.Claims), metrics.Counter(LiminalMetrics.SweepExpirations)));
+        Assert.Equal((1, 1), (metrics.Counter(LiminalMetrics.PublishRejections, nameof(PublishFailure.SchemaMismatch)),
+            metrics.Counter(LiminalMetrics.PublishRejections, nameof(PublishFailure.UnknownChannel))));
+        Assert.True(metrics.Histogram(LiminalMetrics.JournalWrite).Count > 0);   // the message was written
+        // Gauges: the partition's window holds the one key; nothing is in flight once every publish is answered.
+        // The partition sets them after the message it answered from: polled, not raced.
+        AwaitAssert(() => Assert.Equal((1, 0),
+            (metrics.Gauge(LiminalMetrics.DedupWindowKeys, "orders", 0), metrics.Gauge(LiminalMetrics.PublishesInFlight, "orders"))));
     }
 
     [Fact]

@@ -77,27 +77,74 @@ public sealed class HostSpecs
     }
 
     [Fact]
-    public async Task Health_ready_and_metrics_answer_and_the_metrics_move_after_publishes()
+    public async Task Health_ready_and_metrics_answer_and_the_metrics_scraped_as_Prometheus_text_move_after_publishes()
     {
         var port = FreePort();
         await WithHostAsync(port, Options(TestDatabase.NewPath(), port, "--liminal:dedup:shards", "4"), async (app, http) =>
         {
             Assert.Equal("Healthy\n", await http.GetStringAsync("/health"));
             Assert.Equal("Healthy\n", await http.GetStringAsync("/ready"));
-            Assert.Contains("liminal_publishes_total 0", await http.GetStringAsync("/metrics"));
 
-            // The host starts with the sample channels of hocon/host.conf.
+            // A channel of this spec alone: its series are this host's, whatever else the test process runs.
             var bus = LiminalBus.FromRegistry(app.Services.GetRequiredService<ActorRegistry>());
-            var order = new MessageEnvelope(System.Text.Encoding.UTF8.GetBytes("{\"orderId\":\"1\",\"amount\":5}"), "test");
-            await bus.Channels.Ask<PublishAck>(new Publish("orders", order, "k1"), TimeSpan.FromSeconds(10));
-            await bus.Channels.Ask<PublishAck>(new Publish("orders", order, "k1"), TimeSpan.FromSeconds(10));
+            var system = app.Services.GetRequiredService<ActorSystem>();
+            var channel = $"c{Guid.NewGuid():N}";
+            await bus.Channels.Ask<ChannelCreated>(new CreateChannel(new ChannelDefinition(channel, Durable: true)), TimeSpan.FromSeconds(10));
+            await bus.Channels.Ask<Subscribed>(new Subscribe(channel, system.ActorOf(Props.Empty)), TimeSpan.FromSeconds(10));
+            var channelLabel = $"channel={channel}";
+            await PublishAsync(bus, channel, "k0");
+            var before = await ScrapeAsync(http);
+            await PublishAsync(bus, channel, "k1");
+            await PublishAsync(bus, channel, "k2");
+            await PublishAsync(bus, channel, "k2");
+            await bus.Channels.Ask<PublishRejected>(new Publish(channel, Order("k3") with { Payload = "not json"u8.ToArray() }), TimeSpan.FromSeconds(10));
+            var after = await ScrapeAsync(http);
+            // A series exists once its instrument has recorded something (OpenTelemetry exports no untouched series).
+            foreach (var type in new[] { ("liminal_publishes_total", "counter"), ("liminal_deliveries_total", "counter"),
+                         ("liminal_duplicates_suppressed_total", "counter"), ("liminal_publish_rejections_total", "counter"),
+                         ("liminal_journal_write_seconds", "histogram"), ("liminal_dedup_window_keys", "gauge"), ("liminal_publishes_in_flight", "gauge") })
+                Assert.True(type.Item2 == after.Types.GetValueOrDefault(type.Item1), $"{type.Item1} is no {type.Item2} in: {string.Join(", ", after.Types)}");
 
-            var metrics = await http.GetStringAsync("/metrics");
-            Assert.Contains("liminal_publishes_total 1", metrics);
-            Assert.Contains("liminal_duplicates_suppressed_total 1", metrics);
-            Assert.Contains("liminal_dedup_window_evictions_total 0", metrics);
-            Assert.Matches(@"liminal_journal_write_seconds_count [1-9]", metrics);
+            Assert.Equal(1, before.Value("liminal_publishes_total", channelLabel));
+            Assert.Equal(3, after.Value("liminal_publishes_total", channelLabel));
+            Assert.Equal(3, after.Value("liminal_deliveries_total", channelLabel));
+            Assert.Equal(1, after.Value("liminal_duplicates_suppressed_total", channelLabel) - before.Value("liminal_duplicates_suppressed_total", channelLabel));
+            Assert.True(after.Value("liminal_publish_rejections_total", "reason=SchemaMismatch") > before.Value("liminal_publish_rejections_total", "reason=SchemaMismatch"));
+            Assert.True(after.Value("liminal_journal_write_seconds_count") > before.Value("liminal_journal_write_seconds_count"));
+            Assert.Equal(after.Value("liminal_journal_write_seconds_count"), after.Value("liminal_journal_write_seconds_bucket", "le=+Inf"));
+            Assert.Equal(3, after.Value("liminal_dedup_window_keys", channelLabel, "partition=0"));
+            Assert.True(after.Has("liminal_publishes_in_flight", channelLabel, "partition=0"));
         });
+    }
+
+    private static MessageEnvelope Order(string id) =>
+        new(System.Text.Encoding.UTF8.GetBytes($$"""{"orderId":"{{id}}","amount":5}"""), "test");
+
+    private static Task<PublishAck> PublishAsync(LiminalBus bus, string channel, string key) =>
+        bus.Channels.Ask<PublishAck>(new Publish(channel, Order(key), key), TimeSpan.FromSeconds(10));
+
+    private static async Task<PrometheusText> ScrapeAsync(HttpClient http)
+    {
+        var response = await http.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType);
+        return PrometheusText.Parse(await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task OTLP_is_off_by_default_and_a_configured_endpoint_turns_on_the_export_of_the_bus_spans()
+    {
+        static async Task<bool> TracesWith(params string[] more)
+        {
+            await using var app = LiminalHost.Build(Options(TestDatabase.NewPath(), FreePort(), more));
+            return app.Services.GetService<OpenTelemetry.Trace.TracerProvider>() is not null;
+        }
+
+        Assert.False(await TracesWith());
+        Assert.True(await TracesWith("--liminal:telemetry:otlp-endpoint", "http://127.0.0.1:4317"));
+        var error = Assert.Throws<LiminalConfigurationException>(() =>
+            LiminalHost.Build(Options(TestDatabase.NewPath(), FreePort(), "--liminal:telemetry:otlp-endpoint", "collector:4317")));
+        Assert.Contains(error.Problems, p => p.StartsWith("liminal.telemetry.otlp-endpoint"));
     }
 
     [Fact]
