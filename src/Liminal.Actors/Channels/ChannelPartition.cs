@@ -169,7 +169,7 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         if (key is not null && _window.Find(key, now) is { } stored)
         {
             _metrics.DuplicateSuppressed();
-            publisher.Tell(DuplicateAck(stored.SequenceNr!.Value));
+            TryTell(publisher, DuplicateAck(stored.SequenceNr!.Value));
             return;
         }
         // Admission: a publish taken on is answered only once its write is durable, and meanwhile holds its message
@@ -178,7 +178,7 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         if (CommandsInFlight + _waitingDuplicates >= _settings.MaxPublishesInFlight)
         {
             _metrics.PublishRejected();
-            publisher.Tell(new PublishRejected(_channel, PublishFailure.Overloaded,
+            TryTell(publisher, new PublishRejected(_channel, PublishFailure.Overloaded,
                 $"partition {_partition} has {_settings.MaxPublishesInFlight} publishes in flight; retry later"));
             return;
         }
@@ -197,21 +197,21 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         var subscribers = append.Subscribers;
         Persist([MessageAppended.From(envelope, key, now)], append, publisher, sequenceNr =>
         {
-            // Durable: hand it to the subscribers, in sequence order (handlers run in write order).
+            // Durable: hand it to the subscribers, in sequence order (handlers run in write order). A subscriber ref
+            // that throws (a caller's own in-process ref) is not delivered to; the others and this write's replies go on.
             var delivery = new Delivery(_channel, _partition, sequenceNr, envelope);
-            foreach (var subscriber in subscribers)
-                subscriber.Tell(delivery, ActorRefs.NoSender);
-            _metrics.Published(subscribers.Length);
+            var delivered = subscribers.Count(subscriber => TryTell(subscriber, delivery, ActorRefs.NoSender));
+            _metrics.Published(delivered);
             if (key is not null && _writing.Remove(key, out var duplicates) && duplicates is not null)
             {
                 _waitingDuplicates -= duplicates.Count;
                 foreach (var duplicate in duplicates)
                 {
                     _metrics.DuplicateSuppressed();
-                    duplicate.Tell(DuplicateAck(sequenceNr));
+                    TryTell(duplicate, DuplicateAck(sequenceNr));
                 }
             }
-            return new PublishAck(_channel, _partition, sequenceNr, subscribers.Length > 0, subscribers.Length, Duplicate: false, InFlight: false,
+            return new PublishAck(_channel, _partition, sequenceNr, delivered > 0, delivered, Duplicate: false, InFlight: false,
                 key is null ? null : Receipts.For(_channel, _partition, sequenceNr));
         });
     }
@@ -252,7 +252,7 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         foreach (var duplicate in duplicates ?? [])
         {
             _metrics.PublishRejected();
-            duplicate.Tell(new PublishRejected(_channel, PublishFailure.PersistFailed, detail));
+            TryTell(duplicate, new PublishRejected(_channel, PublishFailure.PersistFailed, detail));
         }
     }
 
