@@ -8,7 +8,8 @@ namespace Liminal.Actors.Entities;
 /// <see cref="IEntityMessageExtractor"/>, and never loses a message while an entity is away. An entity that
 /// passivates is recreated on its next message; one that stops unexpectedly (a persistent actor whose journal
 /// write failed) is recreated after an exponential backoff, with its messages buffered until then. A full
-/// buffer answers with the family's typed "overloaded" reply rather than dropping the message.
+/// buffer answers with the family's typed "overloaded" reply rather than dropping the message; so does an entity that
+/// has a buffer's worth of messages handed over and not yet taken (recovering, or behind).
 /// </summary>
 /// <remarks>
 /// <para>A failing entity answers what it owes and stops (a persistent entity answers every command it has taken
@@ -143,10 +144,19 @@ public abstract class EntityParent : UntypedActor, IWithTimers
         return entity;
     }
 
-    /// <summary>Numbers the message and keeps it until the entity reports having taken it.</summary>
+    /// <summary>
+    /// Numbers the message and keeps it until the entity reports having taken it. An entity that has not taken the
+    /// buffer's worth already (still recovering, or behind) gets no more requests: they are refused, typed, at once.
+    /// </summary>
     private void HandOver(IActorRef entity, object message, IActorRef sender)
     {
         var incarnation = _incarnations[entity];
+        // Until it has recovered, a persistent entity stashes whatever it is sent, without bound.
+        if (incarnation.Untaken.Count >= _settings.BufferSize && Overloaded(message) is { } refusal)
+        {
+            sender.Tell(refusal);
+            return;
+        }
         var number = ++incarnation.Sent;
         incarnation.Untaken.Enqueue((number, message, sender));
         entity.Tell(new EntityEnvelope(number, message), sender);
