@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Entities;
 using Liminal.Actors.Validation;
@@ -244,10 +245,28 @@ internal sealed class ChannelRouter : EntityParent
                 metrics.DedupWindowEvicted(evicted);
         }
         var delivery = new Delivery(_definition.Name, partition, null, publish.Envelope);
-        foreach (var subscriber in _targets)
+        var delivered = _targets.Count(subscriber => TryDeliver(subscriber, delivery));
+        metrics.Published(delivered);
+        publisher.Tell(new PublishAck(_definition.Name, partition, null, delivered > 0, delivered, Duplicate: false, InFlight: false, receipt));
+    }
+
+    /// <summary>
+    /// False when telling the subscriber threw (a caller's own in-process ref): the others still get the message, and
+    /// the publish, whose key is taken by now, is acked with those it reached rather than refused (its retry would be
+    /// a duplicate, never delivered).
+    /// </summary>
+    private bool TryDeliver(IActorRef subscriber, Delivery delivery)
+    {
+        try
+        {
             subscriber.Tell(delivery, ActorRefs.NoSender);
-        metrics.Published(_targets.Length);
-        publisher.Tell(new PublishAck(_definition.Name, partition, null, _targets.Length > 0, _targets.Length, Duplicate: false, InFlight: false, receipt));
+            return true;
+        }
+        catch (Exception error)
+        {
+            Log.Error(error, "Channel {0}: telling subscriber {1} a delivery threw; it does not count as delivered to", _definition.Name, subscriber.Path);
+            return false;
+        }
     }
 
     private void OnReplay(Replay replay)

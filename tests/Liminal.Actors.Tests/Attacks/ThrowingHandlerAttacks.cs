@@ -20,6 +20,13 @@ public sealed class ThrowingHandlerAttacks() : LiminalTestKit(TestDatabase.NewPa
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
 
+    // A first write creates the SQLite tables: longer than the default wait on a loaded machine.
+    private T Ask<T>(IActorRef target, object request)
+    {
+        target.Tell(request, TestActor);
+        return ExpectMsg<T>(Patience);
+    }
+
     private static Publish Message(int n, string? key = null) =>
         new("orders", new MessageEnvelope(Encoding.UTF8.GetBytes($$"""{"n":{{n}}}"""), "shop"), key);
 
@@ -84,6 +91,28 @@ public sealed class ThrowingHandlerAttacks() : LiminalTestKit(TestDatabase.NewPa
         Assert.Equal(3, second.ExpectMsg<PublishAck>(Patience).SequenceNr);
         Assert.Equal(4, Ask<PublishAck>(bus.Channels, Message(4)).SequenceNr);
         Assert.Equal(4, JournalRows("channel-orders-"));
+    }
+
+    [Fact]
+    public void A_keyed_publish_to_an_ephemeral_channel_reaches_every_other_subscriber_when_one_subscribers_Tell_throws()
+    {
+        // The router hands an ephemeral channel's messages out itself. On 084fd8d the throwing subscriber aborted the
+        // hand-out: the subscribers after it got nothing and the publisher was told DeliveryFailed ("retry"), yet the
+        // key was already taken, so the retry was answered Duplicate and never delivered.
+        var bus = LiminalBus.Start(Sys, DefaultSettings with { Channels = [new ChannelDefinition("ticks", Durable: false)] });
+        var provider = ((ExtendedActorSystem)Sys).Provider;
+        var failing = new ThrowsOnFirstDelivery(ThrowsOnEveryMessage.PathIn(Sys, "failing-tick-subscriber"), provider, CreateTestProbe().Ref, always: true);
+        var healthy = CreateTestProbe();
+        Ask<Subscribed>(bus.Channels, new Subscribe("ticks", failing));
+        Ask<Subscribed>(bus.Channels, new Subscribe("ticks", healthy.Ref));
+        var tick = new Publish("ticks", new MessageEnvelope("""{"n":1}"""u8.ToArray(), "clock"), "tick-1");
+
+        var first = Ask<object>(bus.Channels, tick);
+        var retry = Ask<PublishAck>(bus.Channels, tick);
+
+        Assert.Equal(1, N(healthy.ExpectMsg<Delivery>()));
+        Assert.True(first is PublishAck { Duplicate: false, Delivered: true, DeliveredCount: 1 }, $"expected the tick handed to the healthy subscriber, got {first}");
+        Assert.Equal((true, 0), (retry.Duplicate, retry.DeliveredCount));
     }
 
     [Fact]
