@@ -63,7 +63,7 @@ internal sealed class ChannelRouter : EntityParent
         ChannelPartition.Props(_definition.Name, int.Parse(entityId, System.Globalization.CultureInfo.InvariantCulture), _partitionSettings);
 
     protected override object? Overloaded(object message) =>
-        message is AppendToPartition ? new PublishRejected(_definition.Name, PublishFailure.Overloaded, "partition restarting or behind; retry later") : null;
+        message is AppendToPartition ? new PublishRejected(_definition.Name, PublishFailure.Overloaded, "partition restarting or recovering; retry later") : null;
 
     protected override object? Refusal(object message) => message switch
     {

@@ -9,7 +9,7 @@ namespace Liminal.Actors.Entities;
 /// passivates is recreated on its next message; one that stops unexpectedly (a persistent actor whose journal
 /// write failed) is recreated after an exponential backoff, with its messages buffered until then. A full
 /// buffer answers with the family's typed "overloaded" reply rather than dropping the message; so does an entity that
-/// has a buffer's worth of messages handed over and not yet taken (recovering, or behind).
+/// is still recovering once it has been handed a buffer's worth of messages.
 /// </summary>
 /// <remarks>
 /// <para>A failing entity answers what it owes and stops (a persistent entity answers every command it has taken
@@ -145,14 +145,15 @@ public abstract class EntityParent : UntypedActor, IWithTimers
     }
 
     /// <summary>
-    /// Numbers the message and keeps it until the entity reports having taken it. An entity that has not taken the
-    /// buffer's worth already (still recovering, or behind) gets no more requests: they are refused, typed, at once.
+    /// Numbers the message and keeps it until the entity reports having taken it. An entity that has taken nothing yet
+    /// (still recovering) is handed at most the buffer's worth: the rest is refused, typed, at once.
     /// </summary>
     private void HandOver(IActorRef entity, object message, IActorRef sender)
     {
         var incarnation = _incarnations[entity];
-        // Until it has recovered, a persistent entity stashes whatever it is sent, without bound.
-        if (incarnation.Untaken.Count >= _settings.BufferSize && Overloaded(message) is { } refusal)
+        // Until it has recovered, a persistent entity stashes whatever it is sent, without bound; once it takes its
+        // messages, its own admission control (a partition's publishes in flight) bounds what it holds.
+        if (!incarnation.Taking && incarnation.Untaken.Count >= _settings.BufferSize && Overloaded(message) is { } refusal)
         {
             sender.Tell(refusal);
             return;
@@ -167,6 +168,7 @@ public abstract class EntityParent : UntypedActor, IWithTimers
         // By reference: a report from anything but a current incarnation (or a late one) is ignored.
         if (!_incarnations.TryGetValue(Sender, out var incarnation))
             return;
+        incarnation.Taking = true;
         while (incarnation.Untaken.TryPeek(out var next) && next.Number <= received.UpTo)
             incarnation.Untaken.Dequeue();
         if (!received.Final)
@@ -246,6 +248,9 @@ public abstract class EntityParent : UntypedActor, IWithTimers
     private sealed class Incarnation(string id)
     {
         public string Id { get; } = id;
+
+        /// <summary>It has reported taking messages: it has recovered.</summary>
+        public bool Taking { get; set; }
 
         /// <summary>The number of the last message handed over.</summary>
         public long Sent { get; set; }
