@@ -190,7 +190,7 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
             _metrics.DuplicateSuppressed(_channel);
             var ack = DuplicateAck(stored.SequenceNr!.Value);
             ChannelSpans.Ack(append.Publish.Envelope, ack);
-            publisher.Tell(ack);
+            TryTell(publisher, ack);
             return;
         }
         // Admission: a publish taken on is answered only once its write is durable, and meanwhile holds its message
@@ -199,7 +199,7 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         if (CommandsInFlight + _waitingDuplicates >= _settings.MaxPublishesInFlight)
         {
             _metrics.PublishRejected(PublishFailure.Overloaded);
-            publisher.Tell(new PublishRejected(_channel, PublishFailure.Overloaded,
+            TryTell(publisher, new PublishRejected(_channel, PublishFailure.Overloaded,
                 $"partition {_partition} has {_settings.MaxPublishesInFlight} publishes in flight; retry later"));
             return;
         }
@@ -220,12 +220,12 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         Persist([MessageAppended.From(envelope, key, now)], append, publisher, sequenceNr =>
         {
             ChannelSpans.Store(_channel, _partition, envelope, sequenceNr, storeStarted);
-            // Durable: hand it to the subscribers, in sequence order (handlers run in write order).
+            // Durable: hand it to the subscribers, in sequence order (handlers run in write order). A subscriber ref
+            // that throws (a caller's own in-process ref) is not delivered to; the others and this write's replies go on.
             var delivery = new Delivery(_channel, _partition, sequenceNr, envelope);
-            foreach (var subscriber in subscribers)
-                subscriber.Tell(delivery, ActorRefs.NoSender);
-            ChannelSpans.Deliver(delivery, subscribers.Length);
-            _metrics.Published(_channel, subscribers.Length);
+            var delivered = subscribers.Count(subscriber => TryTell(subscriber, delivery, ActorRefs.NoSender));
+            ChannelSpans.Deliver(delivery, delivered);
+            _metrics.Published(_channel, delivered);
             if (key is not null && _writing.Remove(key, out var duplicates) && duplicates is not null)
             {
                 _waitingDuplicates -= duplicates.Count;
@@ -233,10 +233,10 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
                 foreach (var duplicate in duplicates)
                 {
                     _metrics.DuplicateSuppressed(_channel);
-                    duplicate.Tell(duplicateAck);
+                    TryTell(duplicate, duplicateAck);
                 }
             }
-            var ack = new PublishAck(_channel, _partition, sequenceNr, subscribers.Length > 0, subscribers.Length, Duplicate: false, InFlight: false,
+            var ack = new PublishAck(_channel, _partition, sequenceNr, delivered > 0, delivered, Duplicate: false, InFlight: false,
                 key is null ? null : Receipts.For(_channel, _partition, sequenceNr));
             ChannelSpans.Ack(envelope, ack);
             return ack;
@@ -285,7 +285,7 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         foreach (var duplicate in duplicates ?? [])
         {
             _metrics.PublishRejected(PublishFailure.PersistFailed);
-            duplicate.Tell(new PublishRejected(_channel, PublishFailure.PersistFailed, detail));
+            TryTell(duplicate, new PublishRejected(_channel, PublishFailure.PersistFailed, detail));
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Akka.Actor;
+using Akka.Event;
 using Liminal.Actors.Dedup;
 using Liminal.Actors.Entities;
 using Liminal.Actors.Tracing;
@@ -70,7 +71,7 @@ internal sealed class ChannelRouter : EntityParent
         if (message is not AppendToPartition)
             return null;
         _metrics.PublishRejected(PublishFailure.Overloaded);
-        return new PublishRejected(_definition.Name, PublishFailure.Overloaded, "partition restarting; retry later");
+        return new PublishRejected(_definition.Name, PublishFailure.Overloaded, "partition restarting or recovering; retry later");
     }
 
     protected override object? Refusal(object message)
@@ -298,13 +299,31 @@ internal sealed class ChannelRouter : EntityParent
                 _metrics.DedupWindowEvicted(_definition.Name, evicted);
         }
         var delivery = new Delivery(_definition.Name, partition, null, publish.Envelope);
-        foreach (var subscriber in _targets)
-            subscriber.Tell(delivery, ActorRefs.NoSender);
-        ChannelSpans.Deliver(delivery, _targets.Length);
-        _metrics.Published(_definition.Name, _targets.Length);
-        ack = new PublishAck(_definition.Name, partition, null, _targets.Length > 0, _targets.Length, Duplicate: false, InFlight: false, receipt);
+        var delivered = _targets.Count(subscriber => TryDeliver(subscriber, delivery));
+        ChannelSpans.Deliver(delivery, delivered);
+        _metrics.Published(_definition.Name, delivered);
+        ack = new PublishAck(_definition.Name, partition, null, delivered > 0, delivered, Duplicate: false, InFlight: false, receipt);
         ChannelSpans.Ack(publish.Envelope, ack);
         publisher.Tell(ack);
+    }
+
+    /// <summary>
+    /// False when telling the subscriber threw (a caller's own in-process ref): the others still get the message, and
+    /// the publish, whose key is taken by now, is acked with those it reached rather than refused (its retry would be
+    /// a duplicate, never delivered).
+    /// </summary>
+    private bool TryDeliver(IActorRef subscriber, Delivery delivery)
+    {
+        try
+        {
+            subscriber.Tell(delivery, ActorRefs.NoSender);
+            return true;
+        }
+        catch (Exception error)
+        {
+            Log.Error(error, "Channel {0}: telling subscriber {1} a delivery threw; it does not count as delivered to", _definition.Name, subscriber.Path);
+            return false;
+        }
     }
 
     private void OnReplay(Replay replay)

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Liminal.Actors.Persistence;
+using Liminal.Actors.Validation;
 
 namespace Liminal.Actors.Conversations;
 
@@ -54,12 +55,29 @@ public sealed class Conversation : PersistentEntity<IConversationEvent>
         var now = _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
         var outcome = ConversationState.Decide(_state, _conversationId, conversationCommand, _settings.Policy, now, LastSequenceNr);
         if (outcome.Events.Count == 0)
-            Reply(sender, outcome.Reply);
+            Reply(sender, outcome.Reply is ConversationSnapshot state ? FittingTheWire(state, sender) : outcome.Reply);
         else
             // Other messages' writes may land first: the reply names the sequence number the event really got.
             Persist(outcome.Events, command, sender, sequenceNr => outcome.Reply is EventRecorded recorded
                 ? recorded with { SequenceNr = sequenceNr }
                 : outcome.Reply);
+    }
+
+    /// <summary>
+    /// The state, or for a remote caller whose frame cannot carry it a typed refusal: Akka.Remote drops a message over
+    /// its frame with a log line and answers nobody. What a resume needs is read with <see cref="GetStepOutput"/>.
+    /// </summary>
+    private object FittingTheWire(ConversationSnapshot state, IActorRef caller)
+    {
+        if (caller.Path.Address.HasLocalScope)
+            return state;
+        var bytes = Context.System.Serialization.FindSerializerFor(state).ToBinary(state).Length;
+        return WireFrame.Fits(bytes, _settings.Policy.MaxOutputBytes)
+            ? state
+            : new ConversationRejected(_conversationId, string.Empty, ConversationRejections.StateTooLarge)
+            {
+                Detail = $"the state is {bytes} bytes on the wire, more than Akka.Remote's frame carries; read step outputs with GetStepOutput",
+            };
     }
 
     protected override object FailureFor(object command, string detail) =>

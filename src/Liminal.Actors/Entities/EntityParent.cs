@@ -8,7 +8,8 @@ namespace Liminal.Actors.Entities;
 /// <see cref="IEntityMessageExtractor"/>, and never loses a message while an entity is away. An entity that
 /// passivates is recreated on its next message; one that stops unexpectedly (a persistent actor whose journal
 /// write failed) is recreated after an exponential backoff, with its messages buffered until then. A full
-/// buffer answers with the family's typed "overloaded" reply rather than dropping the message.
+/// buffer answers with the family's typed "overloaded" reply rather than dropping the message; so does an entity that
+/// is still recovering once it has been handed a buffer's worth of messages.
 /// </summary>
 /// <remarks>
 /// <para>A failing entity answers what it owes and stops (a persistent entity answers every command it has taken
@@ -143,10 +144,20 @@ public abstract class EntityParent : UntypedActor, IWithTimers
         return entity;
     }
 
-    /// <summary>Numbers the message and keeps it until the entity reports having taken it.</summary>
+    /// <summary>
+    /// Numbers the message and keeps it until the entity reports having taken it. An entity that has taken nothing yet
+    /// (still recovering) is handed at most the buffer's worth: the rest is refused, typed, at once.
+    /// </summary>
     private void HandOver(IActorRef entity, object message, IActorRef sender)
     {
         var incarnation = _incarnations[entity];
+        // Until it has recovered, a persistent entity stashes whatever it is sent, without bound; once it takes its
+        // messages, its own admission control (a partition's publishes in flight) bounds what it holds.
+        if (!incarnation.Taking && incarnation.Untaken.Count >= _settings.BufferSize && Overloaded(message) is { } refusal)
+        {
+            sender.Tell(refusal);
+            return;
+        }
         var number = ++incarnation.Sent;
         incarnation.Untaken.Enqueue((number, message, sender));
         entity.Tell(new EntityEnvelope(number, message), sender);
@@ -157,6 +168,7 @@ public abstract class EntityParent : UntypedActor, IWithTimers
         // By reference: a report from anything but a current incarnation (or a late one) is ignored.
         if (!_incarnations.TryGetValue(Sender, out var incarnation))
             return;
+        incarnation.Taking = true;
         while (incarnation.Untaken.TryPeek(out var next) && next.Number <= received.UpTo)
             incarnation.Untaken.Dequeue();
         if (!received.Final)
@@ -236,6 +248,9 @@ public abstract class EntityParent : UntypedActor, IWithTimers
     private sealed class Incarnation(string id)
     {
         public string Id { get; } = id;
+
+        /// <summary>It has reported taking messages: it has recovered.</summary>
+        public bool Taking { get; set; }
 
         /// <summary>The number of the last message handed over.</summary>
         public long Sent { get; set; }

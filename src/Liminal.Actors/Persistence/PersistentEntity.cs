@@ -42,6 +42,8 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
     private long _eventsSinceSnapshot;
     private bool _stopWhenIdle;
     private Conflict _deciding;
+    // Replies sent or owed so far: a command whose Decide threw before adding one is refused by the base.
+    private long _answersGiven;
     private Metrics.LiminalMetrics? _metrics;
 
     private Metrics.LiminalMetrics Metrics => _metrics ??= Liminal.Actors.Metrics.LiminalMetrics.For(Context.System);
@@ -160,6 +162,7 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
         if (events.Count == 0)
             throw new ArgumentException("nothing to persist: use Reply", nameof(events));
         var owed = new OwedReply(command, replyTo, reply, _deciding);
+        _answersGiven++;
         CommandsInFlight++;
         MarkWriting(_deciding);
         if (PackWrites)
@@ -182,6 +185,7 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
     /// </summary>
     protected void Reply(IActorRef replyTo, object reply)
     {
+        _answersGiven++;
         if (_openPack is { } pack)
         {
             pack.Replies.Add(new OwedReply(null, replyTo, _ => reply, Conflict.None));
@@ -190,7 +194,7 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
         }
         if (_invocations.Count == 0)
         {
-            replyTo.Tell(reply);
+            TryTell(replyTo, reply);
             return;
         }
         CommandsInFlight++;
@@ -211,13 +215,43 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
     private void DecideNow(object command, IActorRef sender)
     {
         _deciding = ConflictOf(command);
+        var answersBefore = _answersGiven;
         try
         {
             Decide(command, sender);
         }
+        catch (Exception error)
+        {
+            // A restart would lose every reply this instance owes (its writes in flight, the commands waiting): the
+            // bug costs this command alone, refused typed unless it was already answered or owed an answer.
+            Log.Error(error, "{0} failed to decide {1}; the command is refused and {0} goes on", PersistenceId, command.GetType().Name);
+            if (_answersGiven == answersBefore)
+                TryTell(sender, FailureFor(command, "the request could not be decided (a bug, logged); nothing was stored for it"));
+        }
         finally
         {
             _deciding = Conflict.None;
+        }
+    }
+
+    /// <summary>
+    /// Tells <paramref name="target"/> <paramref name="message"/>; false when telling threw (an in-process ref of the
+    /// caller's own, e.g. a custom transport). Logged: one bad ref must not cost the replies owed to the others.
+    /// </summary>
+    protected bool TryTell(IActorRef target, object message) => TryTell(target, message, Self);
+
+    /// <inheritdoc cref="TryTell(IActorRef, object)"/>
+    protected bool TryTell(IActorRef target, object message, IActorRef? sender)
+    {
+        try
+        {
+            target.Tell(message, sender);
+            return true;
+        }
+        catch (Exception error)
+        {
+            Log.Error(error, "{0} could not tell {1} to {2}", PersistenceId, message.GetType().Name, target.Path);
+            return false;
         }
     }
 
@@ -303,7 +337,20 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
         {
             CommandsInFlight--;
             Unmark(owed.Conflict);
-            owed.ReplyTo.Tell(answer(owed));
+            object reply;
+            try
+            {
+                reply = answer(owed);
+            }
+            catch (Exception error)
+            {
+                // Its events are stored (or rejected) whatever the reply: the others of this write are still answered.
+                Log.Error(error, "{0} failed to build a reply; the command is told its outcome is unknown", PersistenceId);
+                if (owed.Command is null)
+                    continue;
+                reply = FailureFor(owed.Command, UnknownOutcome);
+            }
+            TryTell(owed.ReplyTo, reply);
         }
         return done;
     }
@@ -353,9 +400,9 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
         _intake.Stopping(Context);
         var owed = _invocations.SelectMany(i => i.Replies).Concat(_openPack?.Replies ?? []);
         foreach (var reply in owed)
-            reply.ReplyTo.Tell(reply.Command is null ? reply.Reply(LastSequenceNr) : FailureFor(reply.Command, UnknownOutcome));
+            TryTell(reply.ReplyTo, reply.Command is null ? reply.Reply(LastSequenceNr) : FailureFor(reply.Command, UnknownOutcome));
         foreach (var (command, sender) in _waiting)
-            sender.Tell(FailureFor(command, "journal write failed; this request was not carried out: retry"));
+            TryTell(sender, FailureFor(command, "journal write failed; this request was not carried out: retry"));
         _invocations.Clear();
         _waiting.Clear();
         _openPack = null;

@@ -81,10 +81,15 @@ public static class ConversationRejections
     /// <summary>An error text that is not well-formed UTF-16 or larger than <c>liminal.max-payload-bytes</c>.</summary>
     public const string InvalidError = "invalid-error";
     public const string PersistFailed = "persist-failed";
+    /// <summary><see cref="GetConversationState"/> from a remote caller whose answer would not fit Akka.Remote's frame.</summary>
+    public const string StateTooLarge = "state-too-large";
     public const string Overloaded = "overloaded";
 }
 
-/// <summary>Asks for a <see cref="ConversationSnapshot"/>.</summary>
+/// <summary>
+/// Asks for a <see cref="ConversationSnapshot"/>. A remote caller whose answer would exceed Akka.Remote's frame gets
+/// <see cref="ConversationRejected"/> (<see cref="ConversationRejections.StateTooLarge"/>) instead.
+/// </summary>
 public sealed record GetConversationState(string ConversationId) : IConversationCommand, ILiminalMessage;
 
 /// <summary>

@@ -20,6 +20,15 @@ public static class WireFrame
     /// </summary>
     public const int EnvelopeBytes = 64 * 1024;
 
+    /// <summary>Akka.Remote's own envelope around a serialized message: recipient and sender paths, serializer, manifest.</summary>
+    public const int RemoteEnvelopeBytes = 4 * 1024;
+
+    /// <summary>
+    /// Whether a reply serialized to <paramref name="messageBytes"/> fits the frame every side is sized to for
+    /// <paramref name="maxPayloadBytes"/> (for replies that grow with what is stored, such as a conversation's state).
+    /// </summary>
+    public static bool Fits(int messageBytes, int maxPayloadBytes) => messageBytes + RemoteEnvelopeBytes <= SizeFor(maxPayloadBytes);
+
     /// <summary>The frame size that carries a payload of <paramref name="maxPayloadBytes"/> with its envelope.</summary>
     public static int SizeFor(int maxPayloadBytes) => checked(4 * ((maxPayloadBytes + 2) / 3) + EnvelopeBytes);
 

@@ -141,6 +141,35 @@ public sealed class RemoteInputSpecs(RemoteHostFixture host) : Akka.TestKit.Xuni
         Assert.Equal(new RedeliveryDecision.ResumeFrom(1), Ask<RedeliveryDecision>(bus.Conversations, new ReceiveMessage(conversation, "m")));
     }
 
+    [Fact]
+    public async Task A_conversation_state_larger_than_a_frame_is_refused_typed_to_a_remote_caller_who_still_reads_each_step_output()
+    {
+        var bus = await ConnectAsync();
+        var raw = await RawAsync("liminal-conversations");
+        var conversation = $"c{Guid.NewGuid():N}";
+        // Three unfinished messages whose outputs, each well within a frame, together exceed one.
+        var outputs = Enumerable.Range(0, 3).Select(_ => new byte[200 * 1024]).ToList();
+        foreach (var output in outputs)
+            Random.Shared.NextBytes(output);
+        for (var i = 0; i < outputs.Count; i++)
+        {
+            Ask<RedeliveryDecision.Start>(bus.Conversations, new ReceiveMessage(conversation, $"m{i}"));
+            Ask<EventRecorded>(bus.Conversations, new RecordStepCompleted(conversation, $"m{i}", 0, outputs[i]));
+        }
+
+        // Akka.Remote would drop the state (over its frame) and answer nobody: the caller is told, typed, at once.
+        foreach (var conversations in new[] { bus.Conversations, raw })
+        {
+            var refused = Ask<ConversationRejected>(conversations, new GetConversationState(conversation));
+            Assert.Equal((ConversationRejections.StateTooLarge, conversation), (refused.Reason, refused.ConversationId));
+        }
+        // What a remote StepRunner reads to resume crosses the wire, and the conversation goes on.
+        for (var i = 0; i < outputs.Count; i++)
+            Assert.Equal(outputs[i], Ask<StepOutput>(raw, new GetStepOutput(conversation, $"m{i}", 0)).Output);
+        Ask<EventRecorded>(bus.Conversations, new RecordError(conversation, "m0", "runner stopped"));
+        Assert.Equal(new RedeliveryDecision.ResumeFrom(1), Ask<RedeliveryDecision>(bus.Conversations, new ReceiveMessage(conversation, "m0")));
+    }
+
     // Item 7.
     [Fact]
     public async Task An_id_with_a_lone_surrogate_from_a_remote_client_is_rejected_not_taken_as_U_FFFD()

@@ -141,11 +141,13 @@ public sealed class InputFuzzProperties(ITestOutputHelper output) : LiminalTestK
             (2, Gen.Select(conversation, message, (c, m) => (object)new RecordProcessingFinished(c, m))),
             (2, Gen.Select(conversation, message, AnyText(20, "boom"), (c, m, e) => (object)new RecordError(c, m, e))),
             (2, conversation.Select(c => (object)new GetConversationState(c))),
+            (2, Gen.Select(conversation, message, step, (c, m, s) => (object)new GetStepOutput(c, m, s))),
             (1, Gen.Const((object)GetEntityStats.Instance)));
 
         Run(requests, Bus.Conversations, new GetConversationState("fuzz-probe"), typeof(ConversationSnapshot), request => request switch
         {
             GetConversationState g => new Expect([typeof(ConversationSnapshot), typeof(ConversationRejected)], PersistenceIds: [g.ConversationId]),
+            GetStepOutput g => new Expect([typeof(StepOutput), typeof(ConversationRejected)], PersistenceIds: [g.ConversationId]),
             RecordError e => new Expect([typeof(EventRecorded), typeof(ConversationRejected)], Stored: [e.MessageId, e.Error], PersistenceIds: [e.ConversationId]),
             IConversationCommand c => new Expect([typeof(RedeliveryDecision), typeof(EventRecorded), typeof(ConversationRejected)],
                 Stored: [IConversationCommand.MessageIdOf(c)], PersistenceIds: [c.ConversationId]),
