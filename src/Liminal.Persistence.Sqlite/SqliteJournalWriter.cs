@@ -206,8 +206,11 @@ internal sealed class SqliteJournalWriter : IDisposable
 /// <summary>The plugin's rows for one <see cref="AtomicWrite"/>, or why it was rejected.</summary>
 internal sealed record PreparedWrite(JournalRow[] Rows, Exception? Rejection);
 
-/// <summary>The INSERTs of a journal row and of a tag row, for the tables and columns the plugin is configured with.</summary>
-internal sealed record SqliteJournalTables(string InsertRowSql, string InsertTagSql)
+/// <summary>
+/// The statements on the journal's rows (INSERTs of a journal row and of a tag row; the replay and highest sequence
+/// number SELECTs), for the tables and columns the plugin is configured with.
+/// </summary>
+internal sealed record SqliteJournalTables(string InsertRowSql, string InsertTagSql, string ReplaySql, string HighestSequenceNrSql)
 {
     /// <summary>
     /// The statements for the plugin's configuration when this writer can write its tables (the <c>default</c>
@@ -230,7 +233,14 @@ internal sealed record SqliteJournalTables(string InsertRowSql, string InsertTag
             $"{Quote(journal.SequenceNumber)}, {Quote(journal.Message)}, {Quote(journal.Manifest)}, {Quote(journal.Identifier)}, {Quote(journal.WriterUuid)}) " +
             "VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7)",
             $"INSERT INTO {Quote(tables.TagTable.Name)} ({Quote(tag.OrderingId)}, {Quote(tag.Tag)}, {Quote(tag.SequenceNumber)}, {Quote(tag.PersistenceId)}) " +
-            "VALUES (?1, ?2, ?3, ?4)");
+            "VALUES (?1, ?2, ?3, ?4)",
+            // Columns by position: sequence, message, manifest, serializer, writer, created.
+            $"SELECT {Quote(journal.SequenceNumber)}, {Quote(journal.Message)}, {Quote(journal.Manifest)}, {Quote(journal.Identifier)}, " +
+            $"{Quote(journal.WriterUuid)}, {Quote(journal.Created)} FROM {Quote(tables.EventJournalTable.Name)} " +
+            $"WHERE {Quote(journal.PersistenceId)} = $id AND {Quote(journal.SequenceNumber)} >= $from AND {Quote(journal.SequenceNumber)} <= $to " +
+            $"AND {Quote(journal.Deleted)} = 0 ORDER BY {Quote(journal.SequenceNumber)} LIMIT $max",
+            $"SELECT MAX({Quote(journal.SequenceNumber)}) FROM {Quote(tables.EventJournalTable.Name)} " +
+            $"WHERE {Quote(journal.PersistenceId)} = $id AND {Quote(journal.SequenceNumber)} >= $from");
     }
 
     private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";

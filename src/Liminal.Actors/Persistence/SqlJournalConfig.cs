@@ -12,6 +12,11 @@ public static class SqlJournalConfig
     /// <summary>Liminal's SQLite journal: the plugin's, with writes group-committed across actors (Liminal.Persistence.Sqlite).</summary>
     public const string SqliteJournalClass = "Liminal.Persistence.Sqlite.SqliteJournal, Liminal.Persistence.Sqlite";
 
+    /// <summary>Akka.Persistence.Sql's snapshot store with a recovery's load read directly (<c>SqliteSnapshotStore</c>).</summary>
+    public const string SqliteSnapshotStoreClass = "Liminal.Persistence.Sqlite.SqliteSnapshotStore, Liminal.Persistence.Sqlite";
+
+    private const string PluginSnapshotStoreClass = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql";
+
     /// <summary>Akka.Persistence.Sql's journal as shipped.</summary>
     public const string PluginJournalClass = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql";
 
@@ -33,7 +38,7 @@ public static class SqlJournalConfig
         // SQLite allows one writer at a time; concurrent journal writers only meet its busy-wait, so the
         // journal gets one writer with larger batches instead of the default three.
         return Build(journal, snapshots, SqliteProvider, SqliteJournalClass, parallelism: 1, batchSize: 1000,
-            readIsolationLevel: SqliteReadIsolationLevel);
+            readIsolationLevel: SqliteReadIsolationLevel, snapshotStoreClass: SqliteSnapshotStoreClass);
     }
 
     /// <summary>
@@ -90,7 +95,7 @@ public static class SqlJournalConfig
     }
 
     private static Config Build(string connectionString, string snapshotConnectionString, string provider, string journalClass, int parallelism, int batchSize,
-        string readIsolationLevel)
+        string readIsolationLevel, string snapshotStoreClass = PluginSnapshotStoreClass)
     {
         var quoted = Quote(connectionString);
         return ConfigurationFactory.ParseString($$"""
@@ -110,7 +115,7 @@ public static class SqlJournalConfig
               snapshot-store {
                 plugin = "akka.persistence.snapshot-store.sql"
                 sql {
-                  class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
+                  class = "{{snapshotStoreClass}}"
                   connection-string = {{Quote(snapshotConnectionString)}}
                   provider-name = "{{provider}}"
                   auto-initialize = true

@@ -34,6 +34,16 @@ public abstract class SnapshotStoreConformanceSpec(Config snapshotConfig) : Limi
     {
     }
 
+    /// <summary>The store's class, so a misconfigured one cannot pass for another.</summary>
+    protected abstract string ExpectedSnapshotStore { get; }
+
+    [SkippableFact]
+    public void The_snapshot_store_under_test_is_the_configured_implementation()
+    {
+        RequireDatabase();
+        Assert.Equal(ExpectedSnapshotStore, ((ActorRefWithCell)SnapshotStore).Underlying.Props.Type.Name);
+    }
+
     [SkippableFact]
     public void Loads_nothing_for_a_persistence_id_without_snapshots()
     {
