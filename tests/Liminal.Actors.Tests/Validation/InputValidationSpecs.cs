@@ -196,6 +196,34 @@ public sealed class InputValidationSpecs : LiminalTestKit
         Assert.Equal(1, JournalRows("offsets-"));
     }
 
+    /// <summary>
+    /// f8113fc hashed a partition key into a stack buffer of 3,072 bytes: a longer key crashed the router (every
+    /// subscriber lost) and left a keyed publish in flight <c>InFlight</c> for good.
+    /// </summary>
+    [Theory]
+    [InlineData("raw")]
+    [InlineData("pings")]
+    public void A_partition_key_over_the_key_limit_is_InvalidKey_and_the_channel_keeps_serving_its_subscriber(string channel)
+    {
+        var bus = StartBus();
+        var subscriber = CreateTestProbe();
+        Ask<Subscribed>(bus.Channels, new Subscribe(channel, subscriber.Ref));
+
+        foreach (var partitionKey in new[] { new string('p', 4_000), new string('é', InputRules.MaxKeyBytes / 2 + 1), new string('€', 1_100) })
+        {
+            var rejected = Ask<PublishRejected>(bus.Channels, new Publish(channel, new MessageEnvelope("{}"u8.ToArray(), "shop"), "k1") { PartitionKey = partitionKey });
+            Assert.Equal(PublishFailure.InvalidKey, rejected.Reason);
+            Assert.Contains("partition key", rejected.Detail);
+        }
+        subscriber.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(0, JournalRows("channel-"));
+
+        // The key the rejected publishes carried is not taken; the limit itself is accepted.
+        var ack = Ask<PublishAck>(bus.Channels, new Publish(channel, new MessageEnvelope("{}"u8.ToArray(), "shop"), "k1") { PartitionKey = new string('p', InputRules.MaxKeyBytes) });
+        Assert.Equal((false, false, 1), (ack.Duplicate, ack.InFlight, ack.DeliveredCount));
+        Assert.Equal(ack.Partition, subscriber.ExpectMsg<Delivery>().Partition);
+    }
+
     [Fact]
     public void Keys_and_stored_ids_with_a_lone_surrogate_are_refused_and_control_characters_in_keys_are_remembered_exactly()
     {
