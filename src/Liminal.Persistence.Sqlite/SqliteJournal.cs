@@ -28,7 +28,7 @@ public class SqliteJournal : SqlWriteJournal
     private readonly SqliteJournalWriter _writer;
     private readonly SqliteJournalReader _reader;
 
-    public SqliteJournal(Akka.Configuration.Config journalConfig) : base(journalConfig)
+    public SqliteJournal(Akka.Configuration.Config journalConfig) : base(SqliteSchema.CreateJournalTables(journalConfig))
     {
         CheckPluginVersion(typeof(SqlWriteJournal).Assembly.GetName().Version);
         var hocon = journalConfig.WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultJournalConfiguration);

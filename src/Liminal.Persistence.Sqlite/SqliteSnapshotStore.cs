@@ -17,7 +17,7 @@ public class SqliteSnapshotStore : SqlSnapshotStore
     private readonly string _connectionString;
     private readonly Akka.Serialization.Serialization _serialization;
 
-    public SqliteSnapshotStore(Akka.Configuration.Config snapshotConfig) : base(snapshotConfig)
+    public SqliteSnapshotStore(Akka.Configuration.Config snapshotConfig) : base(SqliteSchema.CreateSnapshotTable(snapshotConfig))
     {
         SqliteJournal.CheckPluginVersion(typeof(SqlSnapshotStore).Assembly.GetName().Version);
         var config = new SnapshotConfig(snapshotConfig.WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultSnapshotConfiguration));
