@@ -46,7 +46,7 @@ public sealed class LiminalEventSerializer : SerializerWithStringManifest
         [typeof(StepOutputsCompacted)] = "conversation.step-outputs-compacted.v1",
         [typeof(ConversationStateSnapshot)] = "conversation.state-snapshot.v1",
         [typeof(MessageAppended)] = "channel.message-appended.v1",
-        [typeof(ChannelPartitionSnapshot)] = "channel.partition-snapshot.v1",
+        [typeof(ChannelPartitionSnapshot)] = ChannelPartitionSnapshotFormat.Manifest,
         [typeof(ChannelDefined)] = "channel.defined.v1",
         [typeof(ChannelDefinitionsSnapshot)] = "channel.definitions-snapshot.v1",
         [typeof(OffsetAdvanced)] = "offsets.offset-advanced.v1",
@@ -56,7 +56,8 @@ public sealed class LiminalEventSerializer : SerializerWithStringManifest
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> TypeByManifest =
-        ManifestByType.ToFrozenDictionary(kv => kv.Value, kv => kv.Key);
+        ManifestByType.Append(KeyValuePair.Create(typeof(ChannelPartitionSnapshot), ChannelPartitionSnapshotFormat.JsonManifest))
+            .ToFrozenDictionary(kv => kv.Value, kv => kv.Key);
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -72,15 +73,18 @@ public sealed class LiminalEventSerializer : SerializerWithStringManifest
     public override byte[] ToBinary(object obj)
     {
         _ = Manifest(obj);
-        return obj is EventBatch batch
-            ? BatchToBinary(batch)
-            : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
+        return obj switch
+        {
+            EventBatch batch => BatchToBinary(batch),
+            ChannelPartitionSnapshot snapshot => ChannelPartitionSnapshotFormat.ToBinary(snapshot),
+            _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json),
+        };
     }
 
     public override object FromBinary(byte[] bytes, string manifest) =>
-        manifest == BatchManifest
-            ? BatchFromBinary(bytes)
-            : JsonSerializer.Deserialize(bytes, TypeOf(manifest), Json) ?? throw new SerializationException($"Empty payload for {manifest}");
+        manifest == BatchManifest ? BatchFromBinary(bytes)
+        : manifest == ChannelPartitionSnapshotFormat.Manifest ? ChannelPartitionSnapshotFormat.FromBinary(bytes)
+        : JsonSerializer.Deserialize(bytes, TypeOf(manifest), Json) ?? throw new SerializationException($"Empty payload for {manifest}");
 
     private static readonly string BatchManifest = ManifestByType[typeof(EventBatch)];
 
