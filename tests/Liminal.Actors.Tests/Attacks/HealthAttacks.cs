@@ -1,38 +1,45 @@
+using System.Diagnostics;
 using System.Net;
 using Liminal.Actors.Tests.Host;
 using Liminal.Actors.Tests.TestSupport;
-using Microsoft.Data.Sqlite;
 
 namespace Liminal.Actors.Tests.Attacks;
 
-/// <summary>A database that hangs (holds every lock) rather than refuses: the health check gives up and reports it; the endpoint does not hang with it.</summary>
+/// <summary>A database that hangs rather than refuses: the health check gives up at its timeout and reports it; the endpoints do not hang with it.</summary>
 public sealed class HealthAttacks
 {
     [Fact]
     public async Task Health_and_ready_report_a_journal_database_that_hangs_instead_of_hanging_with_it()
     {
+        Assert.True(OperatingSystem.IsLinux(), "a FIFO stands in for a hanging database file: Linux only");
         var port = HostSpecs.FreePort();
         var databasePath = TestDatabase.NewPath();
         await HostSpecs.WithHostAsync(port, HostSpecs.Options(databasePath, port, "--liminal:dedup:shards", "2"), async (_, http) =>
         {
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
-            // Exclusive locking mode in WAL: no other connection can even read until this one lets go.
-            await using var locker = new SqliteConnection($"Data Source={databasePath};Pooling=False;Default Timeout=1");
-            await locker.OpenAsync();
-            await using (var hold = locker.CreateCommand())
+            // The bus keeps its open connection; a new one opens a FIFO in the file's place, and reading it blocks
+            // until something writes: a database (a network file system, a stuck disk) that never answers.
+            File.Move(databasePath, databasePath + ".moved");
+            using (var mkfifo = Process.Start("mkfifo", databasePath))
+                await mkfifo.WaitForExitAsync();
+            try
             {
-                hold.CommandText = "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; SELECT count(*) FROM sqlite_master;";
-                await hold.ExecuteScalarAsync();
+                foreach (var endpoint in new[] { "/health", "/ready" })
+                {
+                    // Far above the check's own timeout (5 s): only a probe that waits for the database runs into it.
+                    using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                    var response = await http.GetAsync(endpoint, patience.Token);
+                    var body = await response.Content.ReadAsStringAsync();
+                    Assert.True(HttpStatusCode.ServiceUnavailable == response.StatusCode, $"{endpoint}: {response.StatusCode} {body}");
+                    // "no answer within 5 s" while the read blocks; an error if SQLite refuses the FIFO outright.
+                    Assert.Contains("  - journal-database: journal not reachable: ", body);
+                }
             }
-
-            // Far above the check's own timeout (5 s), far below SQLite's default busy wait (30 s).
-            foreach (var endpoint in new[] { "/health", "/ready" })
+            finally
             {
-                using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-                var response = await http.GetAsync(endpoint, patience.Token);
-                var body = await response.Content.ReadAsStringAsync();
-                Assert.True(HttpStatusCode.ServiceUnavailable == response.StatusCode, $"{endpoint}: {response.StatusCode} {body}");
-                Assert.Contains("  - journal-database: journal not reachable: ", body);
+                // Lets the abandoned probes read something that is no database, and end (opened read-write: no wait for a reader).
+                using var unblock = Process.Start("timeout", ["10", "sh", "-c", "head -c 65536 /dev/zero 1<>\"$0\"", databasePath]);
+                await unblock.WaitForExitAsync();
             }
         });
     }
