@@ -208,22 +208,48 @@ public sealed record LiminalSettings
 
     private static List<ChannelDefinition> ReadChannels(Config liminal, List<string> problems)
     {
+        // Every value here may come from appsettings.json, the environment or the command line as any text: a value
+        // that is not what its field needs is a problem named by its key, never an exception out of the host's start.
+        T? Field<T>(string key, Func<T> read)
+        {
+            try
+            {
+                return read();
+            }
+            catch (Exception error) when (error is not OutOfMemoryException)
+            {
+                problems.Add($"liminal.{key}: not valid here ({error.Message})");
+                return default;
+            }
+        }
+
         var channels = new List<ChannelDefinition>();
-        var list = liminal.GetValue("channels")?.GetArray() ?? [];
+        var value = liminal.GetValue("channels");
+        // An empty list is neither array nor string to Akka's HOCON; an empty string (e.g. a variable set to "") is no channels.
+        if (value is not null && (value.IsObject() || (value.IsString() && value.GetString().Length > 0)))
+            problems.Add($"liminal.channels: '{value}' is not a list of channels");
+        var list = value is not null && value.IsArray() ? value.GetArray() : [];
         for (var i = 0; i < list.Count; i++)
         {
-            var item = list[i].GetObject();
-            var name = item.GetKey("name")?.GetString();
-            if (string.IsNullOrWhiteSpace(name))
+            var at = $"channels[{i}]";
+            var item = Field(at, () => list[i].IsObject() ? list[i].GetObject() : null);
+            if (item is null)
             {
-                problems.Add($"liminal.channels[{i}].name: missing");
+                problems.Add($"liminal.{at}: '{list[i]}' is not a channel (an object with name, durable, schema, partitions)");
                 continue;
             }
-            channels.Add(new ChannelDefinition(
-                name,
-                item.GetKey("durable")?.GetBoolean() ?? false,
-                item.GetKey("schema")?.GetString(),
-                item.GetKey("partitions")?.GetInt() ?? 1));
+            var name = Field($"{at}.name", () => item.GetKey("name")?.GetString());
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                problems.Add($"liminal.{at}.name: missing");
+                continue;
+            }
+            var problemsBefore = problems.Count;
+            var durable = Field($"{at}.durable", () => item.GetKey("durable")?.GetBoolean() ?? false);
+            var schema = Field($"{at}.schema", () => item.GetKey("schema")?.GetString());
+            var partitions = Field($"{at}.partitions", () => item.GetKey("partitions")?.GetInt() ?? 1);
+            if (problems.Count == problemsBefore)
+                channels.Add(new ChannelDefinition(name, durable, schema, partitions));
         }
         return channels;
     }

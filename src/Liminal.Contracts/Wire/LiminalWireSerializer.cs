@@ -110,7 +110,7 @@ public sealed class LiminalWireSerializer : SerializerWithStringManifest
 
     public LiminalWireSerializer(ExtendedActorSystem system) : base(system)
     {
-        _json = new JsonSerializerOptions(JsonSerializerDefaults.Web) { Converters = { new ActorRefConverter(system), new WireStringConverter() } };
+        _json = new JsonSerializerOptions(JsonSerializerDefaults.Web) { Converters = { new ActorRefConverter(system), new WireStringConverter(), new WireHeadersConverter() } };
     }
 
     public override int Identifier => Id;

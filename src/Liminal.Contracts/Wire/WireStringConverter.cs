@@ -32,6 +32,19 @@ internal sealed class WireStringConverter : JsonConverter<string>
         }
     }
 
+    /// <summary>The current string token (a value or a property name) as sent, lone surrogates and bytes that are not UTF-8 kept.</summary>
+    internal static string ReadExactly(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return reader.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            return Lenient(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan);
+        }
+    }
+
     public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options)
     {
         if (Validation.TextRule.IsWellFormedUtf16(value))

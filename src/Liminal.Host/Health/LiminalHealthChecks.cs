@@ -60,31 +60,43 @@ public static class LiminalHealthChecks
     {
         try
         {
-            if (configuration.Journal == JournalKind.Sqlite)
-            {
-                // ReadWrite, not ReadWriteCreate: a vanished file must fail, not be created anew and empty.
-                await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-                {
-                    DataSource = configuration.SqlitePath, Mode = SqliteOpenMode.ReadWrite, Pooling = false,
-                }.ToString());
-                await connection.OpenAsync(cancel);
-                await using var command = connection.CreateCommand();
-                // Reads the schema page: a file that is not a database fails here, where SELECT 1 would not.
-                command.CommandText = "SELECT count(*) FROM sqlite_master";
-                await command.ExecuteScalarAsync(cancel);
-            }
-            else
-            {
-                await using var connection = new NpgsqlConnection(configuration.PostgreSqlConnectionString);
-                await connection.OpenAsync(cancel);
-                await using var command = new NpgsqlCommand("SELECT 1", connection);
-                await command.ExecuteScalarAsync(cancel);
-            }
+            // Off the request's thread and abandoned at the check's timeout: Microsoft.Data.Sqlite's async calls run
+            // synchronously and wait out a held lock for their busy timeout, so a database that hangs would hang the probe.
+            await Task.Run(() => QueryJournalDatabaseAsync(configuration, cancel), cancel).WaitAsync(cancel);
             return HealthCheckResult.Healthy(configuration.JournalDescription);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return HealthCheckResult.Unhealthy($"journal not reachable: no answer within {CheckTimeout.TotalSeconds:0} s");
         }
         catch (Exception error) when (error is not OutOfMemoryException)
         {
             return HealthCheckResult.Unhealthy($"journal not reachable: {error.Message}", error);
+        }
+    }
+
+    private static async Task QueryJournalDatabaseAsync(HostConfiguration configuration, CancellationToken cancel)
+    {
+        if (configuration.Journal == JournalKind.Sqlite)
+        {
+            // ReadWrite, not ReadWriteCreate: a vanished file must fail, not be created anew and empty.
+            await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+            {
+                DataSource = configuration.SqlitePath, Mode = SqliteOpenMode.ReadWrite, Pooling = false,
+                DefaultTimeout = (int)CheckTimeout.TotalSeconds,
+            }.ToString());
+            await connection.OpenAsync(cancel);
+            await using var command = connection.CreateCommand();
+            // Reads the schema page: a file that is not a database fails here, where SELECT 1 would not.
+            command.CommandText = "SELECT count(*) FROM sqlite_master";
+            await command.ExecuteScalarAsync(cancel);
+        }
+        else
+        {
+            await using var connection = new NpgsqlConnection(configuration.PostgreSqlConnectionString);
+            await connection.OpenAsync(cancel);
+            await using var command = new NpgsqlCommand("SELECT 1", connection);
+            await command.ExecuteScalarAsync(cancel);
         }
     }
 

@@ -32,7 +32,7 @@ public sealed class HostSpecs
     ];
 
     /// <summary>Runs <paramref name="body"/> against a started host whose health port is <paramref name="port"/>.</summary>
-    private static async Task WithHostAsync(int port, string[] options, Func<WebApplication, HttpClient, Task> body)
+    internal static async Task WithHostAsync(int port, string[] options, Func<WebApplication, HttpClient, Task> body)
     {
         await using var app = LiminalHost.Build(options);
         await app.StartAsync();
