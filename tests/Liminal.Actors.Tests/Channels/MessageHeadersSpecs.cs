@@ -24,6 +24,15 @@ public sealed class MessageHeadersSpecs : LiminalTestKit
         ["note"] = "caf\u00e9 \ud83d\ude00",
     };
 
+    /// <summary>
+    /// A message published without headers has none, unless an ActivitySource listener is attached somewhere in the
+    /// process (tests of other classes run in parallel and attach one): then its publish span's trace context is all
+    /// the bus adds.
+    /// </summary>
+    private static void AssertNoHeadersButATraceOfItsPublish(IReadOnlyDictionary<string, string>? headers) =>
+        Assert.True(headers is null || headers.Keys.All(k => k is LiminalTracing.TraceParent or "tracestate"),
+            $"unexpected headers: {string.Join(", ", headers?.Keys ?? [])}");
+
     [Fact]
     public void Headers_are_delivered_live_and_after_a_restart_by_Replay_exactly_as_published()
     {
@@ -35,7 +44,7 @@ public sealed class MessageHeadersSpecs : LiminalTestKit
         Ask<PublishAck>(bus.Channels, new Publish("orders", Envelope("o2", null), "o2"));
         var live = subscriber.ReceiveN(2).Cast<Delivery>().ToList();
         Assert.Equal(Headers, live[0].Envelope.Headers);
-        Assert.Null(live[1].Envelope.Headers);
+        AssertNoHeadersButATraceOfItsPublish(live[1].Envelope.Headers);
         Shutdown(Sys);
 
         var restarted = StartSystemOnSameDatabase();
@@ -48,7 +57,7 @@ public sealed class MessageHeadersSpecs : LiminalTestKit
             probe.ExpectMsg<ReplayCompleted>();
 
             Assert.Equal(Headers, replayed[0].Envelope.Headers);
-            Assert.Null(replayed[1].Envelope.Headers);
+            AssertNoHeadersButATraceOfItsPublish(replayed[1].Envelope.Headers);
             Assert.Equal(live.Select(d => d.Envelope), replayed.Select(d => d.Envelope));
             Assert.True(Ask<PublishAck>(recovered.Channels, new Publish("orders", Envelope("o1", Headers), "o1"), probe).Duplicate);
         }
