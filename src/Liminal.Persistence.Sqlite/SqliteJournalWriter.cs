@@ -243,5 +243,5 @@ internal sealed record SqliteJournalTables(string InsertRowSql, string InsertTag
             $"WHERE {Quote(journal.PersistenceId)} = $id AND {Quote(journal.SequenceNumber)} >= $from");
     }
 
-    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
+    internal static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
 }

@@ -31,9 +31,9 @@ public class SqliteSnapshotStore : SqlSnapshotStore
         {
             var columns = table.ColumnNames;
             _loadSql =
-                $"SELECT {Quote(columns.SequenceNumber)}, {Quote(columns.Created)}, {Quote(columns.Snapshot)}, {Quote(columns.Manifest)}, " +
-                $"{Quote(columns.SerializerId)} FROM {Quote(table.Name)} WHERE {Quote(columns.PersistenceId)} = $id " +
-                $"AND {Quote(columns.SequenceNumber)} <= $max ORDER BY {Quote(columns.SequenceNumber)} DESC LIMIT 1";
+                $"SELECT {SqliteJournalTables.Quote(columns.SequenceNumber)}, {SqliteJournalTables.Quote(columns.Created)}, {SqliteJournalTables.Quote(columns.Snapshot)}, {SqliteJournalTables.Quote(columns.Manifest)}, " +
+                $"{SqliteJournalTables.Quote(columns.SerializerId)} FROM {SqliteJournalTables.Quote(table.Name)} WHERE {SqliteJournalTables.Quote(columns.PersistenceId)} = $id " +
+                $"AND {SqliteJournalTables.Quote(columns.SequenceNumber)} <= $max ORDER BY {SqliteJournalTables.Quote(columns.SequenceNumber)} DESC LIMIT 1";
         }
     }
 
@@ -61,6 +61,4 @@ public class SqliteSnapshotStore : SqlSnapshotStore
             : _serialization.Deserialize(payload, reader.GetInt32(4), manifest);
         return new SelectedSnapshot(new SnapshotMetadata(persistenceId, reader.GetInt64(0), new DateTime(reader.GetInt64(1))), snapshot);
     }
-
-    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
 }
