@@ -38,9 +38,7 @@ internal sealed class SqliteJournalReader(ActorSystem system, string connectionS
                 var sequenceNr = reader.GetInt64(0);
                 var message = (byte[])reader.GetValue(1);
                 var manifest = reader.IsDBNull(2) ? "" : reader.GetString(2);
-                var payload = reader.IsDBNull(3)
-                    ? DeserializeByTypeName(message, manifest)
-                    : _serialization.Deserialize(message, reader.GetInt32(3), manifest);
+                var payload = DeserializeRow(_serialization, message, reader.IsDBNull(3) ? null : reader.GetInt32(3), manifest);
                 var writerUuid = reader.IsDBNull(4) ? null : reader.GetString(4);
                 recoveryCallback(new Persistent(payload, sequenceNr, persistenceId, manifest, isDeleted: false,
                     ActorRefs.NoSender, writerUuid, timestamp: reader.GetInt64(5)));
@@ -65,10 +63,15 @@ internal sealed class SqliteJournalReader(ActorSystem system, string connectionS
         return connection;
     }
 
-    // Rows written without a serializer id (by the plugin's legacy mode) carry a CLR type name as manifest.
-    private object DeserializeByTypeName(byte[] message, string manifest)
+    /// <summary>
+    /// A journal or snapshot row's payload, as the plugin reads it: by its serializer id and manifest, or, for rows
+    /// written without a serializer id (the plugin's legacy mode), by the CLR type name its manifest holds.
+    /// </summary>
+    public static object DeserializeRow(Akka.Serialization.Serialization serialization, byte[] bytes, int? serializerId, string manifest)
     {
+        if (serializerId is { } id)
+            return serialization.Deserialize(bytes, id, manifest);
         var type = Type.GetType(manifest, throwOnError: true)!;
-        return _serialization.FindSerializerForType(type).FromBinary(message, type);
+        return serialization.FindSerializerForType(type).FromBinary(bytes, type);
     }
 }

@@ -56,9 +56,7 @@ public class SqliteSnapshotStore : SqlSnapshotStore
             return null;
         var payload = (byte[])reader.GetValue(2);
         var manifest = reader.IsDBNull(3) ? "" : reader.GetString(3);
-        var snapshot = reader.IsDBNull(4)
-            ? _serialization.FindSerializerForType(Type.GetType(manifest, throwOnError: true)!).FromBinary(payload, Type.GetType(manifest, throwOnError: true)!)
-            : _serialization.Deserialize(payload, reader.GetInt32(4), manifest);
+        var snapshot = SqliteJournalReader.DeserializeRow(_serialization, payload, reader.IsDBNull(4) ? null : reader.GetInt32(4), manifest);
         return new SelectedSnapshot(new SnapshotMetadata(persistenceId, reader.GetInt64(0), new DateTime(reader.GetInt64(1))), snapshot);
     }
 }

@@ -1,5 +1,5 @@
-using System.Text;
 using System.Text.Json;
+using Liminal.Actors.Validation;
 
 namespace Liminal.Actors.Consumers;
 
@@ -113,7 +113,7 @@ public sealed class ConsumerFilter
             return "the filter is empty";
         if (text.Length > MaxLength)
             return $"the filter is longer than {MaxLength} characters";
-        if (!IsWellFormed(text))
+        if (!TextRule.IsWellFormedUtf16(text))
             return "the filter is not well-formed text (an unpaired surrogate)";
 
         var rest = text.AsSpan().Trim();
@@ -162,21 +162,6 @@ public sealed class ConsumerFilter
 
     private static bool IsPathChar(char c) =>
         !char.IsWhiteSpace(c) && !char.IsControl(c) && c is not ('=' or '!' or '<' or '>' or '"');
-
-    private static bool IsWellFormed(string text)
-    {
-        try
-        {
-            _ = StrictUtf8.GetByteCount(text);
-            return true;
-        }
-        catch (EncoderFallbackException)
-        {
-            return false;
-        }
-    }
-
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private enum FilterOperator
     {
