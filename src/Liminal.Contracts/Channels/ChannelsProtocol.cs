@@ -133,7 +133,28 @@ public sealed record Unsubscribe(string Channel, IActorRef Subscriber) : ILimina
 public sealed record Unsubscribed(string Channel) : ILiminalMessage;
 
 /// <summary>What a subscriber receives; <c>SequenceNr</c> is the partition position on a durable channel, null on an ephemeral one.</summary>
-public sealed record Delivery(string Channel, int Partition, long? SequenceNr, MessageEnvelope Envelope) : ILiminalMessage;
+/// <remarks>
+/// From a durable consumer (<see cref="SubscribeDurable"/>) it also names the <c>Consumer</c> and the delivery
+/// <c>Attempt</c> (1 the first time); answer it with <see cref="Ack"/>, <see cref="Nak"/> or <see cref="Term"/>.
+/// Neither is on the wire when it has its default, so a plain delivery is the bytes it always was.
+/// </remarks>
+public sealed record Delivery(string Channel, int Partition, long? SequenceNr, MessageEnvelope Envelope) : ILiminalMessage
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Consumer { get; init; }
+
+    [JsonIgnore]
+    public int Attempt { get; init; } = 1;
+
+    [JsonInclude]
+    [JsonPropertyName("attempt")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    private int? WireAttempt
+    {
+        get => Attempt == 1 ? null : Attempt;
+        init => Attempt = value ?? 1;
+    }
+}
 
 /// <summary>
 /// Streams a durable partition's stored messages from <c>FromSequenceNr</c> (1 or more) to <c>Subscriber</c>, then
