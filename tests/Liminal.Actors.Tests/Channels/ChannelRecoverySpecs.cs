@@ -94,7 +94,8 @@ public sealed class ChannelRecoverySpecs : LiminalTestKit
             var recovered = LiminalBus.Start(restarted, Settings);
             var probe = CreateTestProbe(restarted);
 
-            Assert.Equal(["invoices", "orders"], Ask<ChannelList>(recovered.Channels, GetChannels.Instance, probe).Names);
+            // Each durable channel comes with its dead-letter channel (SPEC §2.6).
+            Assert.Equal(["invoices", "invoices.dlq", "orders", "orders.dlq"], Ask<ChannelList>(recovered.Channels, GetChannels.Instance, probe).Names);
             Assert.Contains("already exists", Ask<ChannelRejected>(recovered.Channels, new CreateChannel(new ChannelDefinition("invoices", true)), probe).Reason);
             // Its schema still applies, and its key and log are still there.
             Assert.Equal(PublishFailure.SchemaMismatch,
