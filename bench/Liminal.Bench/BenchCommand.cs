@@ -20,6 +20,10 @@ internal static class BenchCommand
                   publish keyed publishes/s and publish->delivery latency, durable channel, 3 subscribers
                           --publishers 1000  --publishes 100000  --duplicates 0.1  --db PATH
                           --postgres CONNECTION-STRING (a fresh database per run)
+                  consumers delivered+acked msgs/s of one durable consumer, then of a 3-member group, while 1000
+                          publishers publish to a durable channel; the raw journal rate and the publish rate of the same
+                          run beside them, and how long after publishing stops the consumer's lag is back to 0
+                          --publishers 1000  --publishes 50000  --db PATH  --postgres CONNECTION-STRING
                   restart how soon a new process answers its first publish when one partition holds many messages:
                           fills a durable channel with keyed publishes, then per restart starts this bench again as a
                           child process that publishes a new key and re-publishes the fill's first key, and prints
@@ -57,6 +61,9 @@ internal static class BenchCommand
                 return 0;
             case "publish":
                 await PublishBench.RunAsync(options);
+                return 0;
+            case "consumers":
+                await ConsumersBench.RunAsync(options);
                 return 0;
             case "restart":
                 await RestartBench.RunAsync(options);

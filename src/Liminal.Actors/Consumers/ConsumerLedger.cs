@@ -31,6 +31,8 @@ public sealed class ConsumerLedger(ConsumerLimits limits)
     private readonly Dictionary<long, Outstanding> _outstanding = [];
     // Messages to send, first or again, with the earliest time each may go (0: at once); sent in sequence order.
     private readonly SortedDictionary<long, long> _waiting = [];
+    // Messages read that had all their attempts before a restart: TakeExhausted hands them out.
+    private readonly List<long> _exhausted = [];
     private long _read;
 
     /// <summary>Every message up to here is done for this consumer (acked, filtered out or dead-lettered).</summary>
@@ -70,7 +72,11 @@ public sealed class ConsumerLedger(ConsumerLimits limits)
         if (sequenceNr <= HighestRead)
             return;
         _read = sequenceNr;
-        if (!IsDone(sequenceNr))
+        if (IsDone(sequenceNr))
+            return;
+        if (_attempts.GetValueOrDefault(sequenceNr) >= limits.MaxDeliver)
+            _exhausted.Add(sequenceNr);
+        else
             _waiting[sequenceNr] = 0;
     }
 
@@ -80,11 +86,15 @@ public sealed class ConsumerLedger(ConsumerLimits limits)
     /// </summary>
     public IReadOnlyList<long> TakeExhausted()
     {
-        var exhausted = _waiting.Keys.Where(s => _attempts.GetValueOrDefault(s) >= limits.MaxDeliver).ToList();
-        foreach (var sequenceNr in exhausted)
-            _waiting.Remove(sequenceNr);
+        if (_exhausted.Count == 0)
+            return [];
+        var exhausted = _exhausted.Where(s => !IsDone(s)).ToList();
+        _exhausted.Clear();
         return exhausted;
     }
+
+    /// <summary>How many messages above the floor are done (what a snapshot of the ledger costs).</summary>
+    public int DoneAboveFloorCount => _doneAboveFloor.Count;
 
     /// <summary>
     /// Durable: the message is done for this consumer (acked, filtered out or dead-lettered). True when it was not

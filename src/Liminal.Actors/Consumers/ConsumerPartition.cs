@@ -63,6 +63,7 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
     private readonly Dictionary<long, (string Reason, IActorRef? ReplyTo)> _deadLettering = [];
     private readonly List<long> _filteredOut = [];
     private IActorRef? _deleteRequester;
+    private bool _pumpDue;
     private bool _messagesDeleted;
     private bool _snapshotsDeleted;
 
@@ -113,7 +114,7 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
 
     protected override long SnapshotEvery => _settings.SnapshotEvery;
 
-    protected override long SnapshotCost => (_ledger?.ToState().DoneAboveFloor.Length ?? 0) / 4;
+    protected override long SnapshotCost => (_ledger?.DoneAboveFloorCount ?? 0) / 4;
 
     // Packed: the acks of one moment are one journal row (group commit).
     protected override bool PackWrites => true;
@@ -346,6 +347,9 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
                 Log.Warning(failed.Cause, "Consumer {0} of {1} partition {2} could not read the log; retrying", _consumer, _channel, _partition);
                 Timers.StartSingleTimer("read-retry", ReadRetry.Instance, _settings.RetryDelay);
                 return true;
+            case PumpNow:
+                PumpNowAndThen();
+                return true;
             case ReadRetry:
                 _reading = false;
                 Pump();
@@ -377,23 +381,21 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
                 return true;
             case DeleteMessagesFailure failure when _deleteRequester is not null:
                 _deleteRequester.Tell(new ConsumerStateDeleted(_partition, failure.Cause.Message));
-                Context.Stop(Self);
                 return true;
             case DeleteSnapshotsFailure { Criteria.MaxSequenceNr: long.MaxValue } failure when _deleteRequester is not null:
                 _deleteRequester.Tell(new ConsumerStateDeleted(_partition, failure.Cause.Message));
-                Context.Stop(Self);
                 return true;
             default:
                 return message is DeleteSnapshotsSuccess or DeleteSnapshotsFailure or DeleteMessagesFailure;
         }
     }
 
+    // Inert from here: its group stops once every partition has answered, and this actor with it.
     private void FinishDelete()
     {
         if (!_messagesDeleted || !_snapshotsDeleted || _deleteRequester is null)
             return;
         _deleteRequester.Tell(new ConsumerStateDeleted(_partition, null));
-        Context.Stop(Self);
     }
 
     private void OnLive(Delivery delivery)
@@ -427,9 +429,22 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
 
     private static string KeyOf(IActorRef member) => member.Path.ToStringWithUid();
 
-    /// <summary>Reads on, dead-letters what is out of attempts, sends what may go now.</summary>
+    /// <summary>
+    /// Pumps once the messages in the mailbox now are handled: a burst of live messages or acks costs one pass over
+    /// the ledger, not one each.
+    /// </summary>
     private void Pump()
     {
+        if (_pumpDue)
+            return;
+        _pumpDue = true;
+        Self.Tell(PumpNow.Instance);
+    }
+
+    /// <summary>Reads on, dead-letters what is out of attempts, sends what may go now.</summary>
+    private void PumpNowAndThen()
+    {
+        _pumpDue = false;
         if (_ledger is null)
             return;
         foreach (var exhausted in _ledger.TakeExhausted())
@@ -611,6 +626,11 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
     private sealed record DeadLetterOutcome(long SequenceNr, object Reply);
 
     private sealed record RetryDeadLetter(long SequenceNr);
+
+    private sealed class PumpNow
+    {
+        public static readonly PumpNow Instance = new();
+    }
 
     private sealed class ReadRetry
     {
