@@ -144,8 +144,12 @@ public sealed class ConsumerLedger(ConsumerLimits limits)
     public bool IsWaiting(long sequenceNr) => _waiting.ContainsKey(sequenceNr);
 
     /// <summary>The durable facts, for a snapshot: restoring them with <see cref="Restore"/> gives the same ledger as replaying them.</summary>
-    public ConsumerLedgerState ToState() =>
-        new(AckFloor, [.. _doneAboveFloor], [.. _doneRuns.Keys], [.. _doneRuns.Values], [.. _attempts.Keys], [.. _attempts.Values]);
+    public ConsumerLedgerState ToState()
+    {
+        // Only what Attempted records: a first delivery is not stored, so a snapshot must not remember it either.
+        var recorded = _attempts.Where(a => a.Value >= 2).ToList();
+        return new(AckFloor, [.. _doneAboveFloor], [.. _doneRuns.Keys], [.. _doneRuns.Values], [.. recorded.Select(a => a.Key)], [.. recorded.Select(a => a.Value)]);
+    }
 
     /// <summary>Restores a fresh ledger from <see cref="ToState"/>.</summary>
     public void Restore(ConsumerLedgerState state)

@@ -293,4 +293,43 @@ public sealed class DurableConsumerSpecs : LiminalTestKit
         Assert.Equal([3, 4], member.ReceiveN(2).Cast<Delivery>().Select(N));
         Assert.Equal(2, Ask<ConsumerInfo>(bus.Channels, new GetConsumerInfo("orders", "billing")).Partitions[0].AckFloor);
     }
+
+    [Fact]
+    public void A_consumer_recovered_from_a_snapshot_keeps_its_floor_its_acks_above_it_and_its_attempts()
+    {
+        var settings = Settings with { SnapshotEvery = 2 };
+        var bus = LiminalBus.Start(Sys, settings);
+        var member = CreateTestProbe();
+        Subscribe(bus, member.Ref, new ConsumerOptions { MaxDeliver = 4 });
+        for (var n = 1; n <= 10; n++)
+            Ask<PublishAck>(bus.Channels, Order(n));
+        member.ReceiveN(10);
+        foreach (var sequenceNr in new long[] { 1, 2, 4, 6, 7 })
+            Ask<Acked>(bus.Channels, new Ack("orders", "billing", 0, sequenceNr));
+        for (var attempt = 2; attempt <= 3; attempt++)
+        {
+            Ask<Redelivering>(bus.Channels, new Nak("orders", "billing", 0, 3));
+            Assert.Equal((3L, attempt), member.ExpectMsg<Delivery>() is var again ? (again.SequenceNr!.Value, again.Attempt) : default);
+        }
+        Ask<Acked>(bus.Channels, new Ack("orders", "billing", 0, 9));
+        AwaitAssert(() => Assert.True(SnapshotRows(Liminal.Actors.Consumers.ConsumerPartition.PersistenceIdOf("orders", "billing", 0)) > 0));
+        Shutdown(Sys);
+
+        var restarted = StartSystemOnSameDatabase();
+        try
+        {
+            var recovered = LiminalBus.Start(restarted, settings);
+            var probe = CreateTestProbe(restarted);
+            recovered.Channels.Tell(new SubscribeDurable("orders", "billing", probe.Ref, new ConsumerOptions { MaxDeliver = 4 }), probe.Ref);
+            probe.ExpectMsg<ConsumerSubscribed>();
+            var deliveries = probe.ReceiveN(4).Cast<Delivery>().Select(d => (d.SequenceNr!.Value, d.Attempt)).Order().ToList();
+            Assert.Equal([(3L, 4), (5L, 1), (8L, 1), (10L, 1)], deliveries);
+            recovered.Channels.Tell(new GetConsumerInfo("orders", "billing"), probe.Ref);
+            Assert.Equal(2, probe.ExpectMsg<ConsumerInfo>().Partitions[0].AckFloor);
+        }
+        finally
+        {
+            Shutdown(restarted);
+        }
+    }
 }
