@@ -102,6 +102,7 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
             Subscribe subscribe => new ChannelRejected(subscribe.Channel ?? string.Empty, failed),
             Unsubscribe unsubscribe => new ChannelRejected(unsubscribe.Channel ?? string.Empty, failed),
             Replay replay => new ChannelRejected(replay.Channel ?? string.Empty, failed),
+            PurgeChannel purge => new ChannelRejected(purge.Channel ?? string.Empty, failed),
             CreateChannel create => new ChannelRejected(create.Definition?.Name ?? string.Empty, failed),
             _ => null,
         };
@@ -127,6 +128,7 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
         Receive<Subscribe>(subscribe => Route(subscribe.Channel, subscribe, () => Unknown(subscribe.Channel)));
         Receive<Unsubscribe>(unsubscribe => Route(unsubscribe.Channel, unsubscribe, () => Unknown(unsubscribe.Channel)));
         Receive<Replay>(replay => Route(replay.Channel, replay, () => Unknown(replay.Channel)));
+        Receive<PurgeChannel>(purge => Route(purge.Channel, purge, () => Unknown(purge.Channel)));
         Receive<CreateChannel>(OnCreate);
         Receive<DrainPublishes>(_ =>
         {
