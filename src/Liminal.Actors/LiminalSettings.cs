@@ -248,8 +248,10 @@ public sealed record LiminalSettings
             var durable = Field($"{at}.durable", () => item.GetKey("durable")?.GetBoolean() ?? false);
             var schema = Field($"{at}.schema", () => item.GetKey("schema")?.GetString());
             var partitions = Field($"{at}.partitions", () => item.GetKey("partitions")?.GetInt() ?? 1);
+            var maxAge = Field($"{at}.max-age", () => item.GetKey("max-age") is { } age ? age.GetTimeSpan(allowInfinite: false) : (TimeSpan?)null);
+            var maxMessages = Field($"{at}.max-messages-per-partition", () => item.GetKey("max-messages-per-partition")?.GetLong());
             if (problems.Count == problemsBefore)
-                channels.Add(new ChannelDefinition(name, durable, schema, partitions));
+                channels.Add(new ChannelDefinition(name, durable, schema, partitions) { MaxAge = maxAge, MaxMessagesPerPartition = maxMessages });
         }
         return channels;
     }

@@ -105,3 +105,41 @@ public sealed class LeaseAndRetentionSettingsTests
         Assert.Contains(error.Problems, p => p.StartsWith("liminal.offsets.retention:"));
     }
 }
+
+/// <summary>A channel's retention limits in HOCON: read into its definition, and every bad value a problem named by its key.</summary>
+public sealed class ChannelLimitsConfigurationTests
+{
+    private static LiminalSettings Read(string channels) =>
+        LiminalSettings.FromConfig(ConfigurationFactory.ParseString($"liminal.channels = [ {channels} ]"));
+
+    [Fact]
+    public void A_channel_entry_with_max_age_and_max_messages_per_partition_gets_them_in_its_definition()
+    {
+        var settings = Read("""{ name = "orders", durable = true, max-age = 7d, max-messages-per-partition = 1000000 }, { name = "plain", durable = true }""");
+
+        Assert.Equal((TimeSpan.FromDays(7), 1_000_000L), (settings.Channels[0].MaxAge, settings.Channels[0].MaxMessagesPerPartition));
+        Assert.Equal((null, null), (settings.Channels[1].MaxAge, settings.Channels[1].MaxMessagesPerPartition));
+    }
+
+    [Theory]
+    [InlineData("""{ name = "orders", durable = true, max-age = "soon" }""", "liminal.channels[0].max-age")]
+    [InlineData("""{ name = "orders", durable = true, max-messages-per-partition = "many" }""", "liminal.channels[0].max-messages-per-partition")]
+    public void A_limit_that_is_no_value_of_its_kind_is_a_problem_named_by_its_key(string channel, string key)
+    {
+        var error = Assert.Throws<LiminalConfigurationException>(() => Read(channel));
+
+        Assert.Contains(error.Problems, p => p.StartsWith(key, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("""{ name = "orders", durable = true, max-age = 0s }""", "max-age")]
+    [InlineData("""{ name = "orders", durable = true, max-messages-per-partition = 0 }""", "max-messages-per-partition")]
+    [InlineData("""{ name = "pings", durable = false, max-messages-per-partition = 5 }""", "durable")]
+    public void A_limit_below_1_or_on_an_ephemeral_channel_is_a_start_up_problem_naming_it(string channel, string named)
+    {
+        var (channels, problems) = LiminalBus.LoadChannels(Read(channel));
+
+        Assert.Empty(channels);
+        Assert.Contains(problems, p => p.StartsWith("liminal.channels[0]", StringComparison.Ordinal) && p.Contains(named, StringComparison.Ordinal));
+    }
+}

@@ -33,6 +33,9 @@ public sealed class ProtocolSerializationSpecs : LiminalTestKit
         new CurrentOffset("c", "s", null), new CurrentOffset("c", "s", 7), new RecordProcessed("p", "e"), new ProcessedRecorded("p", "e"),
         new WasProcessed("p", "e"), new ProcessedStatus("p", "e", true), new OffsetRequestRejected("c", "offset -1 is negative"),
         new CreateChannel(new ChannelDefinition("orders", true, "schema.json", 4)), new ChannelCreated("orders"), new ChannelRejected("orders", "exists"),
+        new CreateChannel(new ChannelDefinition("orders", true) { MaxAge = TimeSpan.FromDays(7), MaxMessagesPerPartition = 1_000_000 }),
+        new CreateChannel(new ChannelDefinition("orders", true, Partitions: 2) { MaxAge = TimeSpan.FromMilliseconds(1500) }),
+        new PurgeChannel("orders"), new ChannelPurged("orders", [4, 1, 9]),
         new Publish("orders", new MessageEnvelope([1, 2], "shop", new CausalContext("corr", "cause")), "key") { PartitionKey = "customer" },
         new PublishAck("orders", 1, 7, true, 3, false, false, Receipt), new PublishRejected("orders", PublishFailure.SchemaMismatch, "#/orderId"),
         new Delivery("orders", 0, 5, new MessageEnvelope([3], "shop")), new Delivery("pings", 0, null, new MessageEnvelope([4], "p")),
@@ -86,6 +89,19 @@ public sealed class ProtocolSerializationSpecs : LiminalTestKit
         var decoded = (Publish)serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(before), serializer.Manifest(publish));
         Assert.Equal(publish, decoded);
         Assert.Null(decoded.Envelope.Headers);
+    }
+
+    [Fact]
+    public void A_channel_definition_without_limits_is_the_JSON_it_was_before_them()
+    {
+        var create = new CreateChannel(new ChannelDefinition("orders", true, "schemas/order.json", 2));
+        var serializer = (LiminalWireSerializer)Sys.Serialization.FindSerializerForType(typeof(CreateChannel));
+        // As f8113fc's client wrote it (F8113fcWireSpecs).
+        const string before = """{"definition":{"name":"orders","durable":true,"schemaPath":"schemas/order.json","partitions":2}}""";
+
+        Assert.Equal(before, System.Text.Encoding.UTF8.GetString(serializer.ToBinary(create)));
+        var limited = create with { Definition = create.Definition with { MaxAge = TimeSpan.FromHours(1), MaxMessagesPerPartition = 5 } };
+        Assert.Equal(limited, serializer.FromBinary(serializer.ToBinary(limited), serializer.Manifest(limited)));
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Akka.Actor;
 using Liminal.Actors.Persistence;
 
@@ -6,7 +7,19 @@ namespace Liminal.Actors.Channels;
 /// <summary>A channel created at run time, stored so it exists again after a restart.</summary>
 public sealed record ChannelDefined(string Name, bool Durable, string? SchemaPath, int Partitions) : ILiminalEvent
 {
-    public ChannelDefinition ToDefinition() => new(Name, Durable, SchemaPath, Partitions);
+    /// <summary>The channel's <see cref="ChannelDefinition.MaxAge"/>; null in definitions without it and in those stored before it existed.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TimeSpan? MaxAge { get; init; }
+
+    /// <summary>The channel's <see cref="ChannelDefinition.MaxMessagesPerPartition"/>; null as <see cref="MaxAge"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? MaxMessagesPerPartition { get; init; }
+
+    public static ChannelDefined From(ChannelDefinition d) =>
+        new(d.Name, d.Durable, d.SchemaPath, d.Partitions) { MaxAge = d.MaxAge, MaxMessagesPerPartition = d.MaxMessagesPerPartition };
+
+    public ChannelDefinition ToDefinition() =>
+        new(Name, Durable, SchemaPath, Partitions) { MaxAge = MaxAge, MaxMessagesPerPartition = MaxMessagesPerPartition };
 }
 
 /// <summary>The channels created at run time, as stored.</summary>
@@ -58,7 +71,7 @@ internal sealed class ChannelDefinitions(long snapshotEvery) : PersistentEntity<
             return;
         }
         var d = store.Definition;
-        Persist([new ChannelDefined(d.Name, d.Durable, d.SchemaPath, d.Partitions)], command, sender, _ => new DefinitionStored(d));
+        Persist([ChannelDefined.From(d)], command, sender, _ => new DefinitionStored(d));
     }
 
     protected override object FailureFor(object command, string detail) => new DefinitionNotStored(((StoreDefinition)command).Definition);

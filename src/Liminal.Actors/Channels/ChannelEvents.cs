@@ -36,4 +36,13 @@ public sealed record ChannelPartitionSnapshot(string[] Keys, long[] SequenceNrs,
 {
     /// <summary>Those of <c>Keys</c> first stored here by a version before the window, routed here still (see <see cref="LegacyKeysRecovered"/>).</summary>
     public string[]? LegacyKeys { get; init; }
+
+    /// <summary>Every message below it was deleted when the snapshot was taken; null in snapshots of partitions that never deleted and have no limits.</summary>
+    public long? FirstRetained { get; init; }
+
+    /// <summary>The retention age index (<see cref="PartitionRetention"/>): per segment its last sequence number; null without <c>MaxAge</c>.</summary>
+    public long[]? AgeSequenceNrs { get; init; }
+
+    /// <summary>Per age segment, the newest store time (Unix ms) of its messages.</summary>
+    public long[]? AgeStoredAtMillis { get; init; }
 }

@@ -1,6 +1,7 @@
 using Akka;
 using Akka.Actor;
 using Akka.Event;
+using Akka.Persistence;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams.Dsl;
@@ -17,6 +18,12 @@ internal sealed record AppendToPartition(Publish Publish, IActorRef[] Subscriber
 /// the key's hash, so it is still a duplicate after the upgrade.
 /// </summary>
 internal sealed record LegacyKeysRecovered(IReadOnlyCollection<string> Keys) : INoSerializationVerificationNeeded;
+
+/// <summary>Deletes every message the partition has stored; answered <see cref="PartitionPurged"/> once deleted, or <see cref="ChannelRejected"/>.</summary>
+internal sealed record PurgePartition(int Partition) : INoSerializationVerificationNeeded;
+
+/// <summary>A partition is purged: <c>FirstRetained</c> is the sequence number its next message gets.</summary>
+internal sealed record PartitionPurged(int Partition, long FirstRetained) : INoSerializationVerificationNeeded;
 
 /// <summary>How a channel's partitions keep the keys published to them (SPEC §2.4) and how many publishes they take on at once.</summary>
 public sealed record PartitionSettings(TimeSpan DedupWindow, int MaxKeysPerPartition, long SnapshotEvery, TimeProvider Clock)
@@ -41,10 +48,22 @@ public sealed record PartitionSettings(TimeSpan DedupWindow, int MaxKeysPerParti
 /// </summary>
 /// <remarks>
 /// The key window is rebuilt on recovery from the snapshot and the messages after it, so a key stays known
-/// however far back its message is. Snapshots hold only the window; events are never deleted (SPEC §3).
+/// however far back its message is. Snapshots hold the window and the retention state, never messages; messages are
+/// deleted only by the channel's limits or a purge (<see cref="PartitionRetention"/>, SPEC §3), and a key is forgotten
+/// with its message.
 /// </remarks>
-public sealed class ChannelPartition : PersistentEntity<MessageAppended>
+public sealed class ChannelPartition : PersistentEntity<MessageAppended>, IWithTimers
 {
+    /// <summary>How often a partition with a <c>MaxAge</c> compares its oldest messages with the clock, and a failed delete is retried.</summary>
+    public static readonly TimeSpan RetentionInterval = TimeSpan.FromSeconds(1);
+
+    private readonly PartitionRetention _retention;
+    // Purges waiting for their deletes: who asked, up to which sequence number, and what to answer.
+    private readonly List<(IActorRef Requester, long UpTo)> _purges = [];
+    private long? _firstReplayed;
+    private long? _snapshotSequenceNr;
+    private bool _deleteFailureLogged;
+
     private readonly string _channel;
     private readonly int _partition;
     private readonly PartitionSettings _settings;
@@ -65,8 +84,11 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
     // The durable consumers of this partition: each is told every message stored after it started watching.
     private readonly List<IActorRef> _consumers = [];
 
-    public ChannelPartition(string channel, int partition, PartitionSettings settings)
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public ChannelPartition(string channel, int partition, PartitionSettings settings, RetentionLimits? limits = null)
     {
+        _retention = new PartitionRetention(limits ?? RetentionLimits.None);
         _channel = channel;
         _partition = partition;
         _settings = settings;
@@ -78,8 +100,8 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
 
     public static string PersistenceIdOf(string channel, int partition) => $"channel-{channel}-{partition}";
 
-    public static Props Props(string channel, int partition, PartitionSettings settings) =>
-        Akka.Actor.Props.Create(() => new ChannelPartition(channel, partition, settings));
+    public static Props Props(string channel, int partition, PartitionSettings settings, RetentionLimits? limits = null) =>
+        Akka.Actor.Props.Create(() => new ChannelPartition(channel, partition, settings, limits));
 
     /// <summary>The stored messages of a partition from one sequence number to another, read from the SQL journal.</summary>
     public static Source<EventEnvelope, NotUsed> ReadLog(ActorSystem system, string channel, int partition, long fromSequenceNr, long toSequenceNr) =>
@@ -100,6 +122,7 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
 
     protected override void PostStop()
     {
+        FailPurges("the partition stopped before its purge was deleted; retry");
         _windowGauge.Dispose();
         _inFlightGauge.Dispose();
         base.PostStop();
@@ -116,31 +139,139 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         for (var i = 0; i < window.Keys.Length; i++)
             _window.Add(window.Keys[i], new StoredKey(window.SequenceNrs[i], window.StoredAtMillis[i]));
         _legacyKeys.UnionWith(window.LegacyKeys ?? []);
+        // Akka sets LastSequenceNr to the snapshot's before offering it.
+        _snapshotSequenceNr = LastSequenceNr;
+        var ages = window.AgeSequenceNrs?.Zip(window.AgeStoredAtMillis ?? [], (sequenceNr, at) => new AgeSegment(sequenceNr, at)).ToList();
+        _retention.Restore(LastSequenceNr, window.FirstRetained ?? 1, ages, _recoveredAtMillis);
+        _window.ForgetStoredBefore(_retention.FirstRetained);
     }
 
     protected override void OnRecovered()
     {
         Log.Info("Channel {0} partition {1} recovered in {2} ms: {3} keys in its window, {4} messages replayed after the snapshot, next sequence number {5}",
             _channel, _partition, (long)System.Diagnostics.Stopwatch.GetElapsedTime(_startedAt).TotalMilliseconds, _window.Count, _replayed, LastSequenceNr + 1);
+        if (_retention.Recovered(LastSequenceNr, _firstReplayed, _snapshotSequenceNr) is { } unknown)
+            AskWhereTheLogStarts(unknown.From, unknown.To);
+        else
+            RetentionAdvanced();
+        if (_retention.Limits.MaxAge is not null)
+            Timers.StartPeriodicTimer(RetentionTick.Instance, RetentionTick.Instance, RetentionInterval);
         var now = Now;
         _legacyKeys.RemoveWhere(key => _window.Find(key, now) is null);
         if (_partition == 0)
             Context.Parent.Tell(new LegacyKeysRecovered([.. _legacyKeys]));
     }
 
+    /// <summary>Messages deleted after the snapshot are not replayed and leave no trace in it: the journal says where the log starts.</summary>
+    private void AskWhereTheLogStarts(long from, long to)
+    {
+        var journal = Akka.Persistence.Persistence.Instance.Apply(Context.System).JournalFor(JournalPluginId);
+        Context.ActorOf(FirstRetainedQuery.Props(journal, PersistenceId, from, to));
+    }
+
+    /// <summary>Forgets the keys of deleted messages, answers the purges that are done and deletes what is due next.</summary>
+    private void RetentionAdvanced()
+    {
+        _window.ForgetStoredBefore(_retention.FirstRetained);
+        for (var i = _purges.Count - 1; i >= 0; i--)
+        {
+            var (requester, upTo) = _purges[i];
+            if (!_retention.DeletedUpTo(upTo))
+                continue;
+            _purges.RemoveAt(i);
+            TryTell(requester, new PartitionPurged(_partition, upTo + 1));
+        }
+        if (_retention.NextDelete(Now) is { } toSequenceNr)
+            DeleteMessages(toSequenceNr);
+    }
+
+    protected override bool OnOtherMessage(object message)
+    {
+        switch (message)
+        {
+            case DeleteMessagesSuccess deleted:
+                var count = _retention.Deleted(deleted.ToSequenceNr);
+                _metrics.RetentionDeleted(_channel, count);
+                _deleteFailureLogged = false;
+                RetentionAdvanced();
+                return true;
+            case DeleteMessagesFailure failed:
+                _retention.DeleteFailed();
+                // Once per run of failures, not per retry; the partition goes on storing and serving meanwhile.
+                if (!_deleteFailureLogged)
+                    Log.Warning(failed.Cause, "Channel {0} partition {1}: deleting messages up to {2} failed; retrying every {3}",
+                        _channel, _partition, failed.ToSequenceNr, RetentionInterval);
+                _deleteFailureLogged = true;
+                FailPurges($"deleting its messages failed ({failed.Cause.Message}); the partition retries, and a purge sent again answers once they are deleted");
+                Timers.StartSingleTimer(RetryDelete.Instance, RetentionTick.Instance, RetentionInterval);
+                return true;
+            case RetentionTick:
+                RetentionAdvanced();
+                return true;
+            case FirstRetainedFound found:
+                _retention.FirstRetainedFound(found.FirstRetained);
+                RetentionAdvanced();
+                return true;
+            case FirstRetainedNotFound notFound:
+                Log.Warning("Channel {0} partition {1}: where its log starts after the restart could not be read ({2}); nothing is deleted " +
+                            "until it is, asking again in {3}", _channel, _partition, notFound.Reason, RetentionInterval);
+                Timers.StartSingleTimer(RetryDelete.Instance, new AskFirstRetained(notFound.From, notFound.To), RetentionInterval);
+                return true;
+            case AskFirstRetained ask:
+                AskWhereTheLogStarts(ask.From, ask.To);
+                return true;
+            case Consumers.WatchPartition watch:
+                // Everything up to LastSequenceNr has been stored and handed out; every later message goes to the consumer.
+                if (!_consumers.Contains(watch.Consumer))
+                {
+                    _consumers.Add(watch.Consumer);
+                    Context.Watch(watch.Consumer);
+                }
+                watch.Consumer.Tell(new Consumers.PartitionWatched(LastSequenceNr));
+                return true;
+            case Consumers.GetLastSequenceNr:
+                Sender.Tell(new Consumers.LastSequenceNr(_partition, LastSequenceNr));
+                return true;
+            case Terminated terminated:
+                _consumers.Remove(terminated.ActorRef);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private void FailPurges(string detail)
+    {
+        foreach (var (requester, _) in _purges)
+            TryTell(requester, new ChannelRejected(_channel, $"partition {_partition}: {detail}"));
+        _purges.Clear();
+    }
+
     protected override object Snapshot()
     {
         var (keys, sequenceNrs, storedAt) = _window.ToColumns();
+        var ages = _retention.Limits.MaxAge is null ? null : _retention.Ages;
         return new ChannelPartitionSnapshot(keys, sequenceNrs, storedAt)
         {
             LegacyKeys = _legacyKeys.Count == 0 ? null : [.. _legacyKeys.Where(_window.Contains)],
+            // Kept out of partitions that never deleted and have no limits, so their snapshots stay as they were.
+            FirstRetained = _retention.FirstRetained > 1 || _retention.Limits.Any ? _retention.FirstRetained : null,
+            AgeSequenceNrs = ages?.Select(segment => segment.UpToSequenceNr).ToArray(),
+            AgeStoredAtMillis = ages?.Select(segment => segment.NewestStoredAtMillis).ToArray(),
         };
     }
 
     protected override void Apply(MessageAppended @event)
     {
         if (IsRecovering)
+        {
             _replayed++;
+            _firstReplayed ??= LastSequenceNr;
+        }
+        // Messages stored before the window existed carry no time: they count from this start (kept longer, not shorter).
+        _retention.Appended(LastSequenceNr, @event.StoredAtMillis ?? _recoveredAtMillis);
+        if (!IsRecovering && _retention.Limits.Any)
+            RetentionAdvanced();
         if (@event.IdempotencyKey is not { } key)
             return;
         // Messages stored before the window existed carry no time: they count from this start (kept longer, not shorter).
@@ -163,32 +294,9 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         }
     }
 
-    protected override bool OnOtherMessage(object message)
-    {
-        switch (message)
-        {
-            case Consumers.WatchPartition watch:
-                // Everything up to LastSequenceNr has been stored and handed out; every later message goes to the consumer.
-                if (!_consumers.Contains(watch.Consumer))
-                {
-                    _consumers.Add(watch.Consumer);
-                    Context.Watch(watch.Consumer);
-                }
-                watch.Consumer.Tell(new Consumers.PartitionWatched(LastSequenceNr));
-                return true;
-            case Consumers.GetLastSequenceNr:
-                Sender.Tell(new Consumers.LastSequenceNr(_partition, LastSequenceNr));
-                return true;
-            case Terminated terminated:
-                _consumers.Remove(terminated.ActorRef);
-                return true;
-            default:
-                return false;
-        }
-    }
-
-    // Appends depend on no state but the key window, and a key in flight is handled here: nothing waits in the base.
-    protected override Conflict ConflictOf(object command) => Conflict.None;
+    // Appends depend on no state but the key window, and a key in flight is handled here: nothing waits in the base. A
+    // purge deletes up to the last message written before it, so it waits for the writes in flight.
+    protected override Conflict ConflictOf(object command) => command is PurgePartition ? Conflict.Everything : Conflict.None;
 
     protected override void Decide(object command, IActorRef sender)
     {
@@ -200,6 +308,11 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
             case DrainPublishes:
                 // Behind every write issued before it.
                 Reply(sender, Drained.Instance);
+                break;
+            case PurgePartition:
+                _retention.Purge();
+                _purges.Add((sender, LastSequenceNr));
+                RetentionAdvanced();
                 break;
             default:
                 Unhandled(command);
@@ -277,6 +390,8 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
 
     protected override object FailureFor(object command, string detail)
     {
+        if (command is PurgePartition)
+            return new ChannelRejected(_channel, $"partition {_partition}: {detail}");
         _metrics.PublishRejected(PublishFailure.PersistFailed);
         if (command is AppendToPartition append)
             ChannelSpans.Store(_channel, _partition, append.Publish.Envelope, null, default, detail);
@@ -318,4 +433,17 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
     }
 
     private long Now => _settings.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private sealed class RetentionTick : INoSerializationVerificationNeeded
+    {
+        public static readonly RetentionTick Instance = new();
+    }
+
+    // The timer key of a single retry (a failed delete or query); the periodic age check has its own.
+    private sealed class RetryDelete
+    {
+        public static readonly RetryDelete Instance = new();
+    }
+
+    private sealed record AskFirstRetained(long From, long To) : INoSerializationVerificationNeeded;
 }

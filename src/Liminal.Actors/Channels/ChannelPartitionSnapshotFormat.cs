@@ -20,6 +20,10 @@ internal static class ChannelPartitionSnapshotFormat
 
     private const byte FormatVersion = 2;
 
+    // v2 followed by the partition's retention state; written only by partitions that have deleted or have limits, so a
+    // snapshot without it keeps the v2 bytes.
+    private const byte RetentionFormatVersion = 3;
+
     // Keys are well-formed text (validated where they enter); a strict encoder refuses to write any other.
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -30,7 +34,8 @@ internal static class ChannelPartitionSnapshotFormat
         using var buffer = new MemoryStream(16 + snapshot.Keys.Length * 24);
         using (var writer = new BinaryWriter(buffer, StrictUtf8, leaveOpen: true))
         {
-            writer.Write(FormatVersion);
+            var retention = snapshot.FirstRetained is not null || snapshot.AgeSequenceNrs is not null;
+            writer.Write(retention ? RetentionFormatVersion : FormatVersion);
             writer.Write7BitEncodedInt(snapshot.Keys.Length);
             for (var i = 0; i < snapshot.Keys.Length; i++)
             {
@@ -42,6 +47,19 @@ internal static class ChannelPartitionSnapshotFormat
             writer.Write7BitEncodedInt(legacy is null ? -1 : legacy.Length);
             foreach (var key in legacy ?? [])
                 writer.Write(key);
+            if (retention)
+            {
+                var ages = snapshot.AgeSequenceNrs;
+                if (ages is not null && snapshot.AgeStoredAtMillis?.Length != ages.Length)
+                    throw new ArgumentException("A partition snapshot's age columns differ in length.", nameof(snapshot));
+                writer.Write7BitEncodedInt64(snapshot.FirstRetained ?? 1);
+                writer.Write7BitEncodedInt(ages is null ? -1 : ages.Length);
+                for (var i = 0; i < (ages?.Length ?? 0); i++)
+                {
+                    writer.Write7BitEncodedInt64(ages![i]);
+                    writer.Write7BitEncodedInt64(snapshot.AgeStoredAtMillis![i]);
+                }
+            }
         }
         return buffer.ToArray();
     }
@@ -51,7 +69,7 @@ internal static class ChannelPartitionSnapshotFormat
         try
         {
             using var reader = new BinaryReader(new MemoryStream(bytes, writable: false), StrictUtf8);
-            if (reader.ReadByte() is var version && version != FormatVersion)
+            if (reader.ReadByte() is var version && version != FormatVersion && version != RetentionFormatVersion)
                 throw new SerializationException($"Unknown partition snapshot format {version}");
             var count = reader.Read7BitEncodedInt();
             if (count < 0 || count > bytes.Length)
@@ -73,9 +91,31 @@ internal static class ChannelPartitionSnapshotFormat
                 for (var i = 0; i < legacyCount; i++)
                     legacy[i] = reader.ReadString();
             }
+            long? firstRetained = null;
+            long[]? ageSequenceNrs = null, ageStoredAt = null;
+            if (version == RetentionFormatVersion)
+            {
+                firstRetained = reader.Read7BitEncodedInt64();
+                var ageCount = reader.Read7BitEncodedInt();
+                if (ageCount > bytes.Length)
+                    throw new SerializationException($"A partition snapshot cannot hold {ageCount} age segments in {bytes.Length} bytes");
+                if (ageCount >= 0)
+                {
+                    ageSequenceNrs = new long[ageCount];
+                    ageStoredAt = new long[ageCount];
+                    for (var i = 0; i < ageCount; i++)
+                    {
+                        ageSequenceNrs[i] = reader.Read7BitEncodedInt64();
+                        ageStoredAt[i] = reader.Read7BitEncodedInt64();
+                    }
+                }
+            }
             if (reader.BaseStream.Position != bytes.Length)
                 throw new SerializationException("A partition snapshot has bytes after its end");
-            return new ChannelPartitionSnapshot(keys, sequenceNrs, storedAt) { LegacyKeys = legacy };
+            return new ChannelPartitionSnapshot(keys, sequenceNrs, storedAt)
+            {
+                LegacyKeys = legacy, FirstRetained = firstRetained, AgeSequenceNrs = ageSequenceNrs, AgeStoredAtMillis = ageStoredAt,
+            };
         }
         catch (Exception error) when (error is EndOfStreamException or FormatException or DecoderFallbackException or OverflowException)
         {

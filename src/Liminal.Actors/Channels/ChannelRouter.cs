@@ -66,11 +66,14 @@ internal sealed class ChannelRouter : EntityParent
     }
 
     protected override Props EntityProps(string entityId) =>
-        ChannelPartition.Props(_definition.Name, int.Parse(entityId, System.Globalization.CultureInfo.InvariantCulture), _partitionSettings);
+        ChannelPartition.Props(_definition.Name, int.Parse(entityId, System.Globalization.CultureInfo.InvariantCulture), _partitionSettings,
+            RetentionLimits.Of(_definition));
 
     // The base sends what these return: each is a rejection counted here.
     protected override object? Overloaded(object message)
     {
+        if (message is PurgePartition purge)
+            return new ChannelRejected(_definition.Name, $"partition {purge.Partition} restarting or recovering; retry the purge later");
         if (message is not AppendToPartition)
             return null;
         _metrics.PublishRejected(PublishFailure.Overloaded);
@@ -88,7 +91,7 @@ internal sealed class ChannelRouter : EntityParent
     {
         Publish => new PublishRejected(_definition.Name, PublishFailure.DeliveryFailed,
             "the channel failed while handling this publish (logged): it was not stored and may have reached only some subscribers; retry"),
-        Subscribe or Unsubscribe or Replay => new ChannelRejected(_definition.Name, "the channel failed while handling this request (logged); retry"),
+        Subscribe or Unsubscribe or Replay or PurgeChannel => new ChannelRejected(_definition.Name, "the channel failed while handling this request (logged); retry"),
         _ => Overloaded(message),
     };
 
@@ -145,6 +148,9 @@ internal sealed class ChannelRouter : EntityParent
                 break;
             case Replay replay:
                 OnReplay(replay);
+                break;
+            case PurgeChannel:
+                OnPurge();
                 break;
             default:
                 Unhandled(message);
@@ -435,6 +441,18 @@ internal sealed class ChannelRouter : EntityParent
             return;
         }
         Consumers.Redrive.Run(Context.System, _definition.Name, redrive.SequenceNr, Context.Parent, Sender);
+    }
+
+    private void OnPurge()
+    {
+        if (!_definition.Durable)
+        {
+            Sender.Tell(new ChannelRejected(_definition.Name, "purge needs a durable channel: an ephemeral channel stores nothing"));
+            return;
+        }
+        var aggregator = Context.ActorOf(PurgeAggregator.Props(Sender, _definition.Name, _definition.Partitions));
+        for (var partition = 0; partition < _definition.Partitions; partition++)
+            Deliver(PartitionId(partition), new PurgePartition(partition), aggregator);
     }
 
     private static string PartitionId(int partition) => partition.ToString(System.Globalization.CultureInfo.InvariantCulture);

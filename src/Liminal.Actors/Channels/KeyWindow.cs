@@ -40,6 +40,25 @@ public sealed class KeyWindow(TimeSpan window, int maxKeys)
         return evicted;
     }
 
+    /// <summary>
+    /// Forgets the keys of messages below <paramref name="sequenceNr"/> (deleted by retention: a key is known no longer
+    /// than its message); returns how many. Durable windows only: their keys are held in sequence order.
+    /// </summary>
+    public int ForgetStoredBefore(long sequenceNr)
+    {
+        var forgotten = 0;
+        while (_order.TryPeek(out var oldest) && (!IsCurrent(oldest) || oldest.Stored.SequenceNr < sequenceNr))
+        {
+            if (IsCurrent(oldest))
+            {
+                _keys.Remove(oldest.Key);
+                forgotten++;
+            }
+            _order.Dequeue();
+        }
+        return forgotten;
+    }
+
     /// <summary>Whether <paramref name="key"/> is held, expired or not.</summary>
     public bool Contains(string key) => _keys.ContainsKey(key);
 

@@ -39,6 +39,9 @@ public sealed class LiminalMetrics : IExtension
     /// <summary>Keys evicted from full dedup shards (<c>liminal.dedup.max-keys-per-shard</c>).</summary>
     public const string DedupKeyEvictions = "liminal.dedup_key_evictions";
 
+    /// <summary>Messages of durable channels deleted by their retention limits or a purge; tag <c>channel</c>.</summary>
+    public const string RetentionDeletions = "liminal.retention_deletions";
+
     /// <summary>Duration of journal writes (each a group commit of many events), in seconds.</summary>
     public const string JournalWrite = "liminal.journal.write";
 
@@ -76,6 +79,7 @@ public sealed class LiminalMetrics : IExtension
     private readonly Counter<long> _sweepExpirations;
     private readonly Counter<long> _dedupWindowEvictions;
     private readonly Counter<long> _dedupKeyEvictions;
+    private readonly Counter<long> _retentionDeletions;
     private readonly Histogram<double> _journalWrite;
     private readonly Counter<long> _consumerAcks;
     private readonly Counter<long> _consumerRedeliveries;
@@ -100,6 +104,7 @@ public sealed class LiminalMetrics : IExtension
         _dedupWindowEvictions = Meter.CreateCounter<long>(DedupWindowEvictions,
             description: "Keys evicted from full channel dedup windows (a re-publish of one is stored again).");
         _dedupKeyEvictions = Meter.CreateCounter<long>(DedupKeyEvictions, description: "Keys evicted from full dedup shards.");
+        _retentionDeletions = Meter.CreateCounter<long>(RetentionDeletions, description: "Messages of durable channels deleted by their retention limits or a purge.");
         _journalWrite = Meter.CreateHistogram(JournalWrite, unit: "s", description: "Duration of journal writes (group commits).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = WriteBoundsSeconds });
         _consumerAcks = Meter.CreateCounter<long>(ConsumerAcks, description: "Messages a durable consumer's members acked.");
@@ -159,6 +164,12 @@ public sealed class LiminalMetrics : IExtension
     }
 
     internal void DedupWindowEvicted(string channel, int count) => _dedupWindowEvictions.Add(count, new KeyValuePair<string, object?>("channel", channel));
+
+    internal void RetentionDeleted(string channel, long count)
+    {
+        if (count > 0)
+            _retentionDeletions.Add(count, new KeyValuePair<string, object?>("channel", channel));
+    }
 
     internal void DedupKeysEvicted(int count) => _dedupKeyEvictions.Add(count);
 

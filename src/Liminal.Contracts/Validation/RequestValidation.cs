@@ -70,6 +70,13 @@ public static class RequestValidation
             yield return pathProblem;
         if (definition.Partitions is < 1 or > InputRules.MaxPartitions)
             yield return $"channel '{definition.Name}': partitions {definition.Partitions} must be 1 to {InputRules.MaxPartitions}";
+        if (definition.MaxAge is { } maxAge && maxAge < TimeSpan.FromMilliseconds(1))
+            yield return $"channel '{definition.Name}': max-age {maxAge} must be at least 1 ms";
+        if (definition.MaxMessagesPerPartition is < 1)
+            yield return $"channel '{definition.Name}': max-messages-per-partition {definition.MaxMessagesPerPartition} must be at least 1";
+        // Nothing of an ephemeral channel is stored, so there is nothing to retain or delete.
+        if (!definition.Durable && (definition.MaxAge is not null || definition.MaxMessagesPerPartition is not null))
+            yield return $"channel '{definition.Name}': max-age and max-messages-per-partition need a durable channel";
     }
 
     /// <summary>The key (and the owners) of a dedup request, and the receipt it stores.</summary>

@@ -315,13 +315,15 @@ public abstract class JournalConformanceSpec(Config journalConfig) : LiminalTest
     {
         WriteFiveEvents();
         var defined = new ChannelDefined("orders", Durable: true, SchemaPath: null, Partitions: 4);
+        var limited = defined with { MaxAge = TimeSpan.FromDays(7), MaxMessagesPerPartition = 1000 };
 
         var replies = Write(new AtomicWrite(Event(6, payload: defined)));
+        Assert.IsType<WriteMessagesSuccessful>(Write(new AtomicWrite(Event(7, payload: limited))).Summary);
 
         Assert.IsType<WriteMessagesSuccessful>(replies.Summary);
-        var replayed = Replay(6, long.MaxValue, long.MaxValue).Events.Single();
-        Assert.Equal((Pid, 6L), (replayed.PersistenceId, replayed.SequenceNr));
-        Assert.Equal(defined, replayed.Payload);
+        var replayed = Replay(6, long.MaxValue, long.MaxValue).Events;
+        Assert.Equal([(Pid, 6L), (Pid, 7L)], replayed.Select(e => (e.PersistenceId, e.SequenceNr)));
+        Assert.Equal([defined, limited], replayed.Select(e => e.Payload));
     }
 
     /// <summary>
