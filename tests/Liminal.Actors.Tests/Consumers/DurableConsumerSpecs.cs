@@ -332,4 +332,50 @@ public sealed class DurableConsumerSpecs : LiminalTestKit
             Shutdown(restarted);
         }
     }
+
+    [Fact]
+    public void A_consumer_whose_floor_falls_behind_a_purge_is_told_what_it_skipped_and_goes_on_after_it()
+    {
+        var bus = LiminalBus.Start(Sys, Settings);
+        var member = CreateTestProbe();
+        Subscribe(bus, member.Ref, new ConsumerOptions { MaxAckPending = 2 });
+        for (var n = 1; n <= 6; n++)
+            Ask<PublishAck>(bus.Channels, Order(n));
+        Assert.Equal([1, 2], member.ReceiveN(2).Cast<Delivery>().Select(N));
+
+        Assert.Equal(new ChannelPurged("orders", [7]), Ask<ChannelPurged>(bus.Channels, new PurgeChannel("orders")));
+        // 1 and 2 were read before the purge: still out, and acked as usual; 3 to 6 are gone.
+        Ask<Acked>(bus.Channels, new Ack("orders", "billing", 0, 1));
+        Ask<Acked>(bus.Channels, new Ack("orders", "billing", 0, 2));
+        Assert.Equal(new MessagesSkipped("orders", "billing", 0, 3, 6, 4), member.ExpectMsg<MessagesSkipped>());
+        Ask<PublishAck>(bus.Channels, Order(7));
+        Assert.Equal((7, 7L), member.ExpectMsg<Delivery>() is var next ? (N(next), next.SequenceNr!.Value) : default);
+        Ask<Acked>(bus.Channels, new Ack("orders", "billing", 0, 7));
+        AwaitAssert(() => Assert.Equal(7, Ask<ConsumerInfo>(bus.Channels, new GetConsumerInfo("orders", "billing")).Partitions[0].AckFloor));
+    }
+
+    [Fact]
+    public void Consumer_instruments_count_acks_redeliveries_and_dead_letters_and_show_lag_and_pending()
+    {
+        using var metrics = Liminal.Actors.Metrics.LiminalMetrics.For(Sys).Listen();
+        var bus = LiminalBus.Start(Sys, Settings);
+        var member = CreateTestProbe();
+        Subscribe(bus, member.Ref, new ConsumerOptions { MaxDeliver = 2 });
+        for (var n = 1; n <= 3; n++)
+            Ask<PublishAck>(bus.Channels, Order(n));
+        member.ReceiveN(3);
+        Ask<Acked>(bus.Channels, new Ack("orders", "billing", 0, 1));
+        Ask<Redelivering>(bus.Channels, new Nak("orders", "billing", 0, 2));
+        member.ExpectMsg<Delivery>();
+        Ask<DeadLettered>(bus.Channels, new Term("orders", "billing", 0, 3, "no"));
+
+        AwaitAssert(() =>
+        {
+            Assert.Equal(1, metrics.Counter(Liminal.Actors.Metrics.LiminalMetrics.ConsumerAcks, "orders", "billing"));
+            Assert.Equal(1, metrics.Counter(Liminal.Actors.Metrics.LiminalMetrics.ConsumerRedeliveries, "orders", "billing"));
+            Assert.Equal(1, metrics.Counter(Liminal.Actors.Metrics.LiminalMetrics.ConsumerDeadLetters, "orders", "billing"));
+            Assert.Equal(2, metrics.Gauge(Liminal.Actors.Metrics.LiminalMetrics.ConsumerLag, "orders", "billing", 0));
+            Assert.Equal(1, metrics.Gauge(Liminal.Actors.Metrics.LiminalMetrics.ConsumerPending, "orders", "billing", 0));
+        });
+    }
 }
