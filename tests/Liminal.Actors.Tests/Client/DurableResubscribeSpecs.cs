@@ -51,7 +51,8 @@ public sealed class DurableResubscribeSpecs() : Akka.TestKit.Xunit2.TestKit(Limi
     /// <summary>
     /// Waits for the first subscription the new incarnation is sent, then sends a marker through the guard and returns
     /// every subscription that arrived before it: the guard sends them all at once when it reaches the host, before it
-    /// forwards anything else, so the list is complete.
+    /// forwards anything else, so the list is complete. The new host's answers to them go to the guard: the test, which
+    /// subscribed before the restart, gets the marker's answer and nothing before it.
     /// </summary>
     private List<SubscribeDurable> SubscriptionsSentAgain(LiminalBus bus, TestProbe host)
     {
@@ -106,8 +107,6 @@ public sealed class DurableResubscribeSpecs() : Akka.TestKit.Xunit2.TestKit(Limi
         Assert.Equal(Seen([request]), Seen(SubscriptionsSentAgain(bus, after)));
         var delivery = subscriber.ExpectMsg<Delivery>(Patience);
         Assert.Equal(("orders", "billing"), (delivery.Channel, delivery.Consumer));
-        // The answer to the subscription sent again went to the guard, not to the test that subscribed.
-        ExpectNoMsg(TimeSpan.FromMilliseconds(300));
     }
 
     [Fact]
