@@ -37,12 +37,42 @@ public sealed class ProtocolSerializationSpecs : LiminalTestKit
         new PublishAck("orders", 1, 7, true, 3, false, false, Receipt), new PublishRejected("orders", PublishFailure.SchemaMismatch, "#/orderId"),
         new Delivery("orders", 0, 5, new MessageEnvelope([3], "shop")), new Delivery("pings", 0, null, new MessageEnvelope([4], "p")),
         new ReplayCompleted("orders", 0, 9), new Subscribed("orders"), new Unsubscribed("orders"),
-        new Processed(4), FlushOffsets.Instance, new OffsetsFlushed(4), DeliveryAck.Instance, new DeliveriesDropped("orders", 0, 3, 7, 5),
+        DeliveryAck.Instance, new DeliveriesDropped("orders", 0, 3, 7, 5),
         new RedeliveryDecision.InProgress(1767225630000), new GetStepOutput("c", "m", 1), new StepOutput("c", "m", 1, [1, 2]),
         new StepOutput("c", "m", 2, null),
         new Publish("orders", new MessageEnvelope([1], "shop", null, new Dictionary<string, string> { ["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", ["x-tenant"] = "acme" })),
         new Delivery("orders", 0, 5, new MessageEnvelope([3], "shop", new CausalContext("corr", null), new Dictionary<string, string> { ["note"] = "caf\u00e9" })),
+        new ConsumerOptions(), new DeliverFrom.All(), new DeliverFrom.New(), new DeliverFrom.Sequence(3),
+        new ConsumerSubscribed("orders", "billing"), new Ack("orders", "billing", 1, 5), new Acked("orders", "billing", 1, 5),
+        new Nak("orders", "billing", 1, 5), new Nak("orders", "billing", 1, 5, TimeSpan.FromSeconds(2)), new Term("orders", "billing", 1, 5, "bad"),
+        new GetConsumerInfo("orders", "billing"),
+        new ConsumerInfo("orders", "billing", [new PartitionConsumerInfo(0, 4, 9, 2, 1, 1), new PartitionConsumerInfo(1, 0, 0, 0, 0, 0)], 3),
+        new PartitionConsumerInfo(0, 4, 9, 2, 1, 1), new DeleteConsumer("orders", "billing"), new ConsumerDeleted("orders", "billing"),
+        new Redelivering("orders", "billing", 0, 3), new DeadLettered("orders", "billing", 0, 3), new AckRejected("orders", "billing", 0, 3, "not pending"),
+        new RedriveDeadLetter("orders.dlq", 4), new PurgeChannel("orders"), new ChannelPurged("orders", [5, 1]),
+        new MessagesSkipped("orders", "billing", 0, 1, 4, 4),
+        new Delivery("orders", 0, 5, new MessageEnvelope([3], "shop")) { Consumer = "billing", Attempt = 3 },
     ];
+
+    [Fact]
+    public void A_durable_subscribe_round_trips_with_its_options_and_subscriber()
+    {
+        var serializer = (LiminalWireSerializer)Sys.Serialization.FindSerializerForType(typeof(SubscribeDurable));
+        foreach (var options in new[]
+                 {
+                     new ConsumerOptions(),
+                     new ConsumerOptions { DeliverFrom = new DeliverFrom.New() },
+                     new ConsumerOptions
+                     {
+                         MaxAckPending = 7, AckWait = TimeSpan.FromMilliseconds(1500), MaxDeliver = 2, DeliverFrom = new DeliverFrom.Sequence(9),
+                         Filter = "customer.tier == \"gold\"", DeadLetterChannel = "orders-dead",
+                     },
+                 })
+        {
+            var subscribe = new SubscribeDurable("orders", "billing", TestActor, options);
+            Assert.Equal(subscribe, serializer.FromBinary(serializer.ToBinary(subscribe), serializer.Manifest(subscribe)));
+        }
+    }
 
     [Fact]
     public void An_envelope_without_headers_is_the_JSON_it_was_before_headers_and_that_JSON_still_decodes()

@@ -62,6 +62,8 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
     private long _evictedSinceLog;
     private long _lastEvictionLogMillis = long.MinValue / 2;
     private readonly HashSet<string> _legacyKeys = new(StringComparer.Ordinal);
+    // The durable consumers of this partition: each is told every message stored after it started watching.
+    private readonly List<IActorRef> _consumers = [];
 
     public ChannelPartition(string channel, int partition, PartitionSettings settings)
     {
@@ -161,6 +163,30 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
         }
     }
 
+    protected override bool OnOtherMessage(object message)
+    {
+        switch (message)
+        {
+            case Consumers.WatchPartition watch:
+                // Everything up to LastSequenceNr has been stored and handed out; every later message goes to the consumer.
+                if (!_consumers.Contains(watch.Consumer))
+                {
+                    _consumers.Add(watch.Consumer);
+                    Context.Watch(watch.Consumer);
+                }
+                watch.Consumer.Tell(new Consumers.PartitionWatched(LastSequenceNr));
+                return true;
+            case Consumers.GetLastSequenceNr:
+                Sender.Tell(new Consumers.LastSequenceNr(_partition, LastSequenceNr));
+                return true;
+            case Terminated terminated:
+                _consumers.Remove(terminated.ActorRef);
+                return true;
+            default:
+                return false;
+        }
+    }
+
     // Appends depend on no state but the key window, and a key in flight is handled here: nothing waits in the base.
     protected override Conflict ConflictOf(object command) => Conflict.None;
 
@@ -224,6 +250,8 @@ public sealed class ChannelPartition : PersistentEntity<MessageAppended>
             // that throws (a caller's own in-process ref) is not delivered to; the others and this write's replies go on.
             var delivery = new Delivery(_channel, _partition, sequenceNr, envelope);
             var delivered = subscribers.Count(subscriber => TryTell(subscriber, delivery, ActorRefs.NoSender));
+            foreach (var consumer in _consumers)
+                TryTell(consumer, delivery, ActorRefs.NoSender);
             ChannelSpans.Deliver(delivery, delivered);
             _metrics.Published(_channel, delivered);
             if (key is not null && _writing.Remove(key, out var duplicates) && duplicates is not null)

@@ -21,6 +21,7 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
     private readonly PartitionSettings _partitionSettings;
     private readonly EntityParentSettings _parentSettings;
     private readonly Dictionary<string, IActorRef> _routers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ChannelDefinition> _definitionsByName = new(StringComparer.Ordinal);
     // Channels being created: who asked, and the schema once loaded (the channel starts once its definition is stored).
     private readonly Dictionary<string, (IActorRef ReplyTo, ChannelSchema? Schema)> _creating = new(StringComparer.Ordinal);
     private bool _draining;
@@ -102,6 +103,14 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
             Subscribe subscribe => new ChannelRejected(subscribe.Channel ?? string.Empty, failed),
             Unsubscribe unsubscribe => new ChannelRejected(unsubscribe.Channel ?? string.Empty, failed),
             Replay replay => new ChannelRejected(replay.Channel ?? string.Empty, failed),
+            SubscribeDurable subscribe => new ChannelRejected(subscribe.Channel ?? string.Empty, failed),
+            GetConsumerInfo info => new ChannelRejected(info.Channel ?? string.Empty, failed),
+            DeleteConsumer delete => new ChannelRejected(delete.Channel ?? string.Empty, failed),
+            PurgeChannel purge => new ChannelRejected(purge.Channel ?? string.Empty, failed),
+            Ack ack => new AckRejected(ack.Channel ?? string.Empty, ack.Consumer ?? string.Empty, ack.Partition, ack.SequenceNr, failed),
+            Nak nak => new AckRejected(nak.Channel ?? string.Empty, nak.Consumer ?? string.Empty, nak.Partition, nak.SequenceNr, failed),
+            Term term => new AckRejected(term.Channel ?? string.Empty, term.Consumer ?? string.Empty, term.Partition, term.SequenceNr, failed),
+            RedriveDeadLetter redrive => new PublishRejected(redrive.DeadLetterChannel ?? string.Empty, PublishFailure.DeliveryFailed, failed),
             CreateChannel create => new ChannelRejected(create.Definition?.Name ?? string.Empty, failed),
             _ => null,
         };
@@ -127,6 +136,15 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
         Receive<Subscribe>(subscribe => Route(subscribe.Channel, subscribe, () => Unknown(subscribe.Channel)));
         Receive<Unsubscribe>(unsubscribe => Route(unsubscribe.Channel, unsubscribe, () => Unknown(unsubscribe.Channel)));
         Receive<Replay>(replay => Route(replay.Channel, replay, () => Unknown(replay.Channel)));
+        Receive<SubscribeDurable>(OnSubscribeDurable);
+        Receive<Ack>(ack => Route(ack.Channel, ack, () => new AckRejected(ack.Channel ?? string.Empty, ack.Consumer ?? string.Empty, ack.Partition, ack.SequenceNr, $"no channel named '{ack.Channel}'")));
+        Receive<Nak>(nak => Route(nak.Channel, nak, () => new AckRejected(nak.Channel ?? string.Empty, nak.Consumer ?? string.Empty, nak.Partition, nak.SequenceNr, $"no channel named '{nak.Channel}'")));
+        Receive<Term>(term => Route(term.Channel, term, () => new AckRejected(term.Channel ?? string.Empty, term.Consumer ?? string.Empty, term.Partition, term.SequenceNr, $"no channel named '{term.Channel}'")));
+        Receive<GetConsumerInfo>(info => Route(info.Channel, info, () => Unknown(info.Channel)));
+        Receive<DeleteConsumer>(delete => Route(delete.Channel, delete, () => Unknown(delete.Channel)));
+        Receive<PurgeChannel>(purge => Route(purge.Channel, purge, () => Unknown(purge.Channel)));
+        Receive<RedriveDeadLetter>(redrive => Route(redrive.DeadLetterChannel, redrive,
+            () => new PublishRejected(redrive.DeadLetterChannel ?? string.Empty, PublishFailure.UnknownChannel, $"no channel named '{redrive.DeadLetterChannel}'")));
         Receive<CreateChannel>(OnCreate);
         Receive<DrainPublishes>(_ =>
         {
@@ -173,6 +191,24 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
             router.Forward(message);
         else
             Sender.Tell(unknown());
+    }
+
+    /// <summary>A consumer's dead-letter channel must exist, be durable and have one partition (a dead letter is found by its sequence number).</summary>
+    private void OnSubscribeDurable(SubscribeDurable subscribe)
+    {
+        if (subscribe.Options?.DeadLetterChannel is { } deadLetters && subscribe.Channel is not null && _routers.ContainsKey(subscribe.Channel))
+        {
+            var problem = !_definitionsByName.TryGetValue(deadLetters, out var definition) ? $"dead-letter channel '{deadLetters}' does not exist"
+                : !definition.Durable || definition.Partitions != 1 ? $"dead-letter channel '{deadLetters}' must be durable with one partition"
+                : deadLetters == subscribe.Channel ? "a consumer cannot dead-letter into the channel it consumes"
+                : null;
+            if (problem is not null)
+            {
+                Sender.Tell(new ChannelRejected(subscribe.Channel, problem));
+                return;
+            }
+        }
+        Route(subscribe.Channel, subscribe, () => Unknown(subscribe.Channel));
     }
 
     private void OnCreate(CreateChannel create)
@@ -225,9 +261,22 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
         _definitions.Tell(new StoreDefinition(loaded.Definition));
     }
 
-    private void StartRouter(ChannelDefinition definition, ChannelSchema schema) =>
+    /// <summary>Starts a channel's router, and for a durable channel its dead-letter channel's (SPEC §2.6: durable, one partition, no schema).</summary>
+    private void StartRouter(ChannelDefinition definition, ChannelSchema schema)
+    {
+        StartRouter(definition, schema, _partitionSettings);
+        var deadLetters = Consumers.DeadLetters.DefinitionFor(definition.Name);
+        if (definition.Durable && !Consumers.DeadLetters.IsDeadLetterChannel(definition.Name) && !_routers.ContainsKey(deadLetters.Name))
+            StartRouter(deadLetters, ChannelSchema.AnyJson,
+                _partitionSettings with { MaxPayloadBytes = _partitionSettings.MaxPayloadBytes + Consumers.DeadLetters.EnvelopeAllowance });
+    }
+
+    private void StartRouter(ChannelDefinition definition, ChannelSchema schema, PartitionSettings settings)
+    {
+        _definitionsByName[definition.Name] = definition;
         _routers[definition.Name] = Context.ActorOf(
-            ChannelRouter.Props(definition, schema, _partitionSettings, _parentSettings), Uri.EscapeDataString(definition.Name));
+            ChannelRouter.Props(definition, schema, settings, _parentSettings), Uri.EscapeDataString(definition.Name));
+    }
 
     private sealed record SchemaLoaded(ChannelDefinition Definition, ChannelSchema? Schema, string? Error)
         : INoSerializationVerificationNeeded;

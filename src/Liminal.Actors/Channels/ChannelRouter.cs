@@ -39,6 +39,9 @@ internal sealed class ChannelRouter : EntityParent
     private bool _partitionZeroStoppedBeforeRecovery;
     private bool _draining;
     private readonly Metrics.LiminalMetrics _metrics = Metrics.LiminalMetrics.For(Context.System);
+    // The durable consumers of this channel that are running, by name.
+    private readonly Dictionary<string, IActorRef> _consumerGroups = new(StringComparer.Ordinal);
+    private readonly Dictionary<IActorRef, string> _consumerNames = [];
 
     public ChannelRouter(ChannelDefinition definition, ChannelSchema schema, PartitionSettings partitionSettings, EntityParentSettings parentSettings)
         : base(new PartitionExtractor(), parentSettings, partitionSettings.Clock)
@@ -122,8 +125,20 @@ internal sealed class ChannelRouter : EntityParent
                     RemoveSubscriber(unsubscribe.Subscriber);
                 Sender.Tell(new Unsubscribed(_definition.Name));
                 break;
+            case Terminated terminated when _consumerNames.Remove(terminated.ActorRef, out var consumerName):
+                _consumerGroups.Remove(consumerName);
+                break;
             case Terminated terminated:
                 RemoveSubscriber(terminated.ActorRef);
+                break;
+            case SubscribeDurable subscribe:
+                OnSubscribeDurable(subscribe);
+                break;
+            case Ack or Nak or Term or GetConsumerInfo or DeleteConsumer:
+                OnConsumerRequest(message);
+                break;
+            case RedriveDeadLetter redrive:
+                OnRedrive(redrive);
                 break;
             case DrainPublishes:
                 OnDrain();
@@ -344,6 +359,82 @@ internal sealed class ChannelRouter : EntityParent
             return;
         }
         PartitionReplay.Run(Context.System, _definition.Name, replay.Partition, replay.FromSequenceNr, replay.Subscriber);
+    }
+
+    private void OnSubscribeDurable(SubscribeDurable subscribe)
+    {
+        string? problem = !_definition.Durable ? $"channel '{_definition.Name}' is ephemeral: a durable consumer needs a durable channel"
+            : RequestValidation.SubscribeDurable(subscribe)?.Reason;
+        if (problem is null && subscribe.Options.Filter is { } filter && !Consumers.ConsumerFilter.TryParse(filter, out _, out var filterError))
+            problem = $"filter: {filterError}";
+        if (problem is null && Consumers.ConsumerPartition.PersistenceIdOf(_definition.Name, subscribe.Consumer, _definition.Partitions - 1).Length > InputRules.MaxPersistenceIdLength)
+            problem = $"channel and consumer names are too long together (the consumer's persistence id must fit {InputRules.MaxPersistenceIdLength} characters)";
+        if (problem is not null)
+        {
+            Sender.Tell(new ChannelRejected(_definition.Name, problem));
+            return;
+        }
+        ConsumerGroup(subscribe.Consumer).Forward(subscribe);
+    }
+
+    private void OnConsumerRequest(object request)
+    {
+        var consumer = request switch
+        {
+            Ack ack => ack.Consumer,
+            Nak nak => nak.Consumer,
+            Term term => term.Consumer,
+            GetConsumerInfo info => info.Consumer,
+            DeleteConsumer delete => delete.Consumer,
+            _ => null,
+        };
+        if (RequestValidation.Reject(request, _partitionSettings.MaxPayloadBytes) is { } rejected)
+        {
+            Sender.Tell(rejected);
+            return;
+        }
+        if (!_definition.Durable)
+        {
+            var reason = $"channel '{_definition.Name}' is ephemeral: it has no durable consumers";
+            Sender.Tell(request switch
+            {
+                Ack ack => new AckRejected(ack.Channel, ack.Consumer, ack.Partition, ack.SequenceNr, reason),
+                Nak nak => new AckRejected(nak.Channel, nak.Consumer, nak.Partition, nak.SequenceNr, reason),
+                Term term => new AckRejected(term.Channel, term.Consumer, term.Partition, term.SequenceNr, reason),
+                _ => new ChannelRejected(_definition.Name, reason),
+            });
+            return;
+        }
+        ConsumerGroup(consumer!).Forward(request);
+    }
+
+    /// <summary>The running group of the consumer, started (it recovers its stored state) if it is not running.</summary>
+    private IActorRef ConsumerGroup(string consumer)
+    {
+        if (_consumerGroups.TryGetValue(consumer, out var group))
+            return group;
+        group = Context.ActorOf(Consumers.ConsumerGroup.Props(_definition.Name, consumer, _definition.Partitions,
+            new Consumers.ConsumerSettings(_partitionSettings.SnapshotEvery, _partitionSettings.Clock), _parentSettings, Self, Context.Parent),
+            "consumer-" + Uri.EscapeDataString(consumer));
+        Context.Watch(group);
+        _consumerGroups[consumer] = group;
+        _consumerNames[group] = consumer;
+        return group;
+    }
+
+    private void OnRedrive(RedriveDeadLetter redrive)
+    {
+        if (!_definition.Durable)
+        {
+            Sender.Tell(new PublishRejected(_definition.Name, PublishFailure.UnknownChannel, $"channel '{_definition.Name}' is ephemeral: it holds no dead letters"));
+            return;
+        }
+        if (RequestValidation.Reject(redrive, _partitionSettings.MaxPayloadBytes) is { } rejected)
+        {
+            Sender.Tell(rejected);
+            return;
+        }
+        Consumers.Redrive.Run(Context.System, _definition.Name, redrive.SequenceNr, Context.Parent, Sender);
     }
 
     private static string PartitionId(int partition) => partition.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -3,6 +3,10 @@ namespace Liminal.Actors.Consumers;
 /// <summary>What bounds one durable consumer's deliveries in a partition (SPEC §2.6 <c>ConsumerOptions</c>).</summary>
 public sealed record ConsumerLimits(int MaxAckPending, TimeSpan AckWait, int MaxDeliver);
 
+/// <summary>A ledger's durable facts (see <see cref="ConsumerLedger.ToState"/>), as parallel columns.</summary>
+public sealed record ConsumerLedgerState(
+    long AckFloor, long[] DoneAboveFloor, long[] RunFirsts, long[] RunLasts, long[] AttemptedSequenceNrs, int[] Attempts);
+
 /// <summary>A message the consumer actor must send now: to whom, which delivery attempt it is.</summary>
 public readonly record struct Dispatch(long SequenceNr, string Member, int Attempt);
 
@@ -20,6 +24,8 @@ public readonly record struct Dispatch(long SequenceNr, string Member, int Attem
 public sealed class ConsumerLedger(ConsumerLimits limits)
 {
     private readonly SortedSet<long> _doneAboveFloor = [];
+    // Runs of messages done at once above the floor (deleted by retention before this consumer was done): first -> last.
+    private readonly SortedDictionary<long, long> _doneRuns = [];
     // Attempts already made of a message above the floor, as far as they were recorded.
     private readonly Dictionary<long, int> _attempts = [];
     private readonly Dictionary<long, Outstanding> _outstanding = [];
@@ -64,7 +70,7 @@ public sealed class ConsumerLedger(ConsumerLimits limits)
         if (sequenceNr <= HighestRead)
             return;
         _read = sequenceNr;
-        if (!_doneAboveFloor.Contains(sequenceNr))
+        if (!IsDone(sequenceNr))
             _waiting[sequenceNr] = 0;
     }
 
@@ -86,7 +92,7 @@ public sealed class ConsumerLedger(ConsumerLimits limits)
     /// </summary>
     public bool Done(long sequenceNr)
     {
-        if (sequenceNr <= AckFloor || !_doneAboveFloor.Add(sequenceNr))
+        if (sequenceNr <= AckFloor || InDoneRun(sequenceNr) || !_doneAboveFloor.Add(sequenceNr))
             return false;
         _outstanding.Remove(sequenceNr);
         _waiting.Remove(sequenceNr);
@@ -95,10 +101,57 @@ public sealed class ConsumerLedger(ConsumerLimits limits)
         return true;
     }
 
+    /// <summary>
+    /// Durable: every message from <paramref name="first"/> to <paramref name="last"/> is done without being delivered
+    /// (deleted from the log by retention before this consumer was done with them). Cheap however long the run.
+    /// </summary>
+    public void DoneRun(long first, long last)
+    {
+        first = Math.Max(first, AckFloor + 1);
+        if (last < first)
+            return;
+        _doneRuns[first] = Math.Max(last, _doneRuns.GetValueOrDefault(first));
+        foreach (var inside in _waiting.Keys.Where(s => s >= first && s <= last).ToList())
+            _waiting.Remove(inside);
+        foreach (var inside in _outstanding.Keys.Where(s => s >= first && s <= last).ToList())
+            _outstanding.Remove(inside);
+        _doneAboveFloor.RemoveWhere(s => s >= first && s <= last);
+        foreach (var inside in _attempts.Keys.Where(s => s >= first && s <= last).ToList())
+            _attempts.Remove(inside);
+        Advance();
+    }
+
+    /// <summary>Whether the message is done for this consumer.</summary>
+    public bool IsDone(long sequenceNr) => sequenceNr <= AckFloor || _doneAboveFloor.Contains(sequenceNr) || InDoneRun(sequenceNr);
+
+    /// <summary>
+    /// Takes a message out of delivery (it is being dead-lettered on a <c>Term</c>): neither out nor waiting any more
+    /// until it is done. False when it was neither.
+    /// </summary>
+    public bool Withdraw(long sequenceNr) => _outstanding.Remove(sequenceNr) | _waiting.Remove(sequenceNr);
+
+    /// <summary>Whether the message waits to be sent (first or again).</summary>
+    public bool IsWaiting(long sequenceNr) => _waiting.ContainsKey(sequenceNr);
+
+    /// <summary>The durable facts, for a snapshot: restoring them with <see cref="Restore"/> gives the same ledger as replaying them.</summary>
+    public ConsumerLedgerState ToState() =>
+        new(AckFloor, [.. _doneAboveFloor], [.. _doneRuns.Keys], [.. _doneRuns.Values], [.. _attempts.Keys], [.. _attempts.Values]);
+
+    /// <summary>Restores a fresh ledger from <see cref="ToState"/>.</summary>
+    public void Restore(ConsumerLedgerState state)
+    {
+        AckFloor = state.AckFloor;
+        _doneAboveFloor.UnionWith(state.DoneAboveFloor);
+        for (var i = 0; i < state.RunFirsts.Length; i++)
+            _doneRuns[state.RunFirsts[i]] = state.RunLasts[i];
+        for (var i = 0; i < state.AttemptedSequenceNrs.Length; i++)
+            _attempts[state.AttemptedSequenceNrs[i]] = state.Attempts[i];
+    }
+
     /// <summary>Durable: delivery <paramref name="attempt"/> of the message was made (recorded for redeliveries).</summary>
     public void Attempted(long sequenceNr, int attempt)
     {
-        if (sequenceNr > AckFloor && !_doneAboveFloor.Contains(sequenceNr))
+        if (!IsDone(sequenceNr))
             _attempts[sequenceNr] = Math.Max(attempt, _attempts.GetValueOrDefault(sequenceNr));
     }
 
@@ -192,11 +245,34 @@ public sealed class ConsumerLedger(ConsumerLimits limits)
     // The floor moves over done messages only, and Done took each out of every other collection already.
     private void Advance()
     {
-        while (_doneAboveFloor.Count > 0 && _doneAboveFloor.Min == AckFloor + 1)
+        while (true)
         {
-            AckFloor++;
-            _doneAboveFloor.Remove(AckFloor);
+            if (_doneAboveFloor.Count > 0 && _doneAboveFloor.Min == AckFloor + 1)
+            {
+                AckFloor++;
+                _doneAboveFloor.Remove(AckFloor);
+            }
+            else if (_doneRuns.Count > 0 && _doneRuns.First() is var run && run.Key <= AckFloor + 1)
+            {
+                _doneRuns.Remove(run.Key);
+                AckFloor = Math.Max(AckFloor, run.Value);
+                _doneAboveFloor.RemoveWhere(s => s <= AckFloor);
+            }
+            else
+                return;
         }
+    }
+
+    private bool InDoneRun(long sequenceNr)
+    {
+        foreach (var (first, last) in _doneRuns)
+        {
+            if (first > sequenceNr)
+                return false;
+            if (sequenceNr <= last)
+                return true;
+        }
+        return false;
     }
 
     private readonly record struct Outstanding(string Member, int Attempt, long DeadlineMillis);

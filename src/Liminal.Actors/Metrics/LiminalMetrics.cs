@@ -51,6 +51,21 @@ public sealed class LiminalMetrics : IExtension
     /// <summary>Publishes a channel partition has taken on and not yet answered; tags <c>channel</c>, <c>partition</c>.</summary>
     public const string PublishesInFlight = "liminal.publishes_in_flight";
 
+    /// <summary>Messages a durable consumer's members acked; tags <c>channel</c>, <c>consumer</c>.</summary>
+    public const string ConsumerAcks = "liminal.consumer.acks";
+
+    /// <summary>Deliveries of a durable consumer after the first of a message; tags <c>channel</c>, <c>consumer</c>.</summary>
+    public const string ConsumerRedeliveries = "liminal.consumer.redeliveries";
+
+    /// <summary>Messages a durable consumer sent to its dead-letter channel (or parked); tags <c>channel</c>, <c>consumer</c>.</summary>
+    public const string ConsumerDeadLetters = "liminal.consumer.dead_lettered";
+
+    /// <summary>Messages stored and not yet done for a durable consumer (last stored − ack floor); tags <c>channel</c>, <c>consumer</c>, <c>partition</c>.</summary>
+    public const string ConsumerLag = "liminal.consumer.lag";
+
+    /// <summary>Messages out to a durable consumer's members and not acked; tags <c>channel</c>, <c>consumer</c>, <c>partition</c>.</summary>
+    public const string ConsumerPending = "liminal.consumer.pending";
+
     private static readonly double[] WriteBoundsSeconds = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
     private readonly Counter<long> _publishes;
@@ -62,6 +77,11 @@ public sealed class LiminalMetrics : IExtension
     private readonly Counter<long> _dedupWindowEvictions;
     private readonly Counter<long> _dedupKeyEvictions;
     private readonly Histogram<double> _journalWrite;
+    private readonly Counter<long> _consumerAcks;
+    private readonly Counter<long> _consumerRedeliveries;
+    private readonly Counter<long> _consumerDeadLetters;
+    private readonly ConcurrentDictionary<Gauge, byte> _consumerLag = new();
+    private readonly ConcurrentDictionary<Gauge, byte> _consumerPending = new();
     // The gauges' values, each written by the one actor that owns it and read by the meter's listener when it observes.
     private readonly ConcurrentDictionary<Gauge, byte> _windowKeys = new();
     private readonly ConcurrentDictionary<Gauge, byte> _dedupKeys = new();
@@ -82,6 +102,11 @@ public sealed class LiminalMetrics : IExtension
         _dedupKeyEvictions = Meter.CreateCounter<long>(DedupKeyEvictions, description: "Keys evicted from full dedup shards.");
         _journalWrite = Meter.CreateHistogram(JournalWrite, unit: "s", description: "Duration of journal writes (group commits).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = WriteBoundsSeconds });
+        _consumerAcks = Meter.CreateCounter<long>(ConsumerAcks, description: "Messages a durable consumer's members acked.");
+        _consumerRedeliveries = Meter.CreateCounter<long>(ConsumerRedeliveries, description: "Deliveries of a durable consumer after the first of a message.");
+        _consumerDeadLetters = Meter.CreateCounter<long>(ConsumerDeadLetters, description: "Messages a durable consumer dead-lettered (or parked).");
+        Meter.CreateObservableGauge(ConsumerLag, () => Observe(_consumerLag), description: "Messages stored and not yet done for a durable consumer.");
+        Meter.CreateObservableGauge(ConsumerPending, () => Observe(_consumerPending), description: "Messages out to a durable consumer's members and not acked.");
         Meter.CreateObservableGauge(DedupWindowKeys, () => Observe(_windowKeys), description: "Keys a channel partition's dedup window holds.");
         Meter.CreateObservableGauge(DedupKeys, () => Observe(_dedupKeys), description: "Keys a dedup shard holds.");
         Meter.CreateObservableGauge(PublishesInFlight, () => Observe(_inFlight), description: "Publishes a channel partition has taken on and not yet answered.");
@@ -117,6 +142,21 @@ public sealed class LiminalMetrics : IExtension
     internal void PublishRejected(PublishFailure reason) => _publishRejections.Add(1, new KeyValuePair<string, object?>("reason", (uint)reason < ReasonNames.Length ? ReasonNames[(int)reason] : reason.ToString()));
 
     internal void Claimed() => _claims.Add(1);
+
+    internal void ConsumerAcked(string channel, string consumer) => _consumerAcks.Add(1, ConsumerTags(channel, consumer));
+
+    internal void ConsumerRedelivered(string channel, string consumer) => _consumerRedeliveries.Add(1, ConsumerTags(channel, consumer));
+
+    internal void ConsumerDeadLettered(string channel, string consumer) => _consumerDeadLetters.Add(1, ConsumerTags(channel, consumer));
+
+    private static KeyValuePair<string, object?>[] ConsumerTags(string channel, string consumer) => [new("channel", channel), new("consumer", consumer)];
+
+    /// <summary>The lag and pending count of one consumer partition, until <see cref="Gauge.Dispose"/>.</summary>
+    internal (Gauge Lag, Gauge Pending) ConsumerGauges(string channel, string consumer, int partition)
+    {
+        KeyValuePair<string, object?>[] tags = [new("channel", channel), new("consumer", consumer), new("partition", partition)];
+        return (new Gauge(_consumerLag, tags), new Gauge(_consumerPending, tags));
+    }
 
     internal void DedupWindowEvicted(string channel, int count) => _dedupWindowEvictions.Add(count, new KeyValuePair<string, object?>("channel", channel));
 

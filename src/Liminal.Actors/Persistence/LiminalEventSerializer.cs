@@ -53,6 +53,12 @@ public sealed class LiminalEventSerializer : SerializerWithStringManifest
         [typeof(EventProcessed)] = "offsets.event-processed.v1",
         [typeof(OffsetsSnapshot)] = "offsets.snapshot.v1",
         [typeof(MessageLeased)] = "conversation.message-leased.v1",
+        [typeof(Consumers.ConsumerStarted)] = "consumer.started.v1",
+        [typeof(Consumers.MessagesAcked)] = "consumer.messages-acked.v1",
+        [typeof(Consumers.MessageAttempted)] = "consumer.message-attempted.v1",
+        [typeof(Consumers.MessageDeadLettered)] = "consumer.message-dead-lettered.v1",
+        [typeof(Consumers.ConsumerMessagesSkipped)] = "consumer.messages-skipped.v1",
+        [typeof(Consumers.ConsumerPartitionSnapshot)] = "consumer.partition-snapshot.v1",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> TypeByManifest =

@@ -127,6 +127,8 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
                 Log.Warning(failed.Cause, "Snapshot of {0} failed; recovery replays more events until the next one", PersistenceId);
                 break;
             case DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
+                // Ours after each snapshot are nothing to act on; an entity that deletes its state waits for its own.
+                OnOtherMessage(message);
                 break;
             case ReceiveTimeout:
                 // Idle: ask the parent (or a shard region) to passivate us; it buffers our messages meanwhile.

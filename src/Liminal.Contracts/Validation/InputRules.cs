@@ -71,8 +71,20 @@ public static class InputRules
 
     public static TextRule CausationId { get; } = TextRule.Text("causation id", 256);
 
-    /// <summary>Part of <c>channel-{name}-{partition}</c> and of an actor name.</summary>
-    public static TextRule ChannelName { get; } = TextRule.Name("channel name", 100, "._-");
+    /// <summary>
+    /// Part of <c>channel-{name}-{partition}</c> and of an actor name. A channel a user defines has at most
+    /// <see cref="MaxDefinedChannelName"/> characters; the bus adds <c>.dlq</c> to name its dead-letter channel.
+    /// </summary>
+    public static TextRule ChannelName { get; } = TextRule.Name("channel name", MaxDefinedChannelName + 4, "._-");
+
+    /// <summary>The longest name a user may give a channel.</summary>
+    public const int MaxDefinedChannelName = 100;
+
+    /// <summary>Part of <c>consumer-{channel}-{consumer}-{partition}</c>: a durable consumer's name.</summary>
+    public static TextRule DurableConsumerName { get; } = TextRule.Id("consumer name", 120);
+
+    /// <summary>The text of a <c>Term</c>, stored in the dead letter (cut to 1024 characters there).</summary>
+    public static TextRule TermReason { get; } = TextRule.Text("reason", 4096);
 
     /// <summary>A schema file path: no control characters (a NUL cannot name a file).</summary>
     public static TextRule SchemaPath { get; } = TextRule.Id("schema path", 4096);

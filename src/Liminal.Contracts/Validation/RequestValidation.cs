@@ -26,6 +26,26 @@ public static class RequestValidation
             ? new ChannelRejected(unsubscribe.Channel ?? string.Empty, problem)
             : null,
         Replay replay => Replay(replay),
+        SubscribeDurable subscribe => SubscribeDurable(subscribe),
+        Ack ack => Settlement(ack.Channel, ack.Consumer, ack.Partition, ack.SequenceNr),
+        Nak nak => Settlement(nak.Channel, nak.Consumer, nak.Partition, nak.SequenceNr)
+                   ?? (nak.Delay is { } delay && delay < TimeSpan.Zero
+                       ? new AckRejected(nak.Channel ?? string.Empty, nak.Consumer ?? string.Empty, nak.Partition, nak.SequenceNr, $"delay {delay} is negative")
+                       : null),
+        Term term => Settlement(term.Channel, term.Consumer, term.Partition, term.SequenceNr)
+                     ?? (InputRules.TermReason.Problem(term.Reason ?? string.Empty) is { } reasonProblem
+                         ? new AckRejected(term.Channel ?? string.Empty, term.Consumer ?? string.Empty, term.Partition, term.SequenceNr, reasonProblem)
+                         : null),
+        GetConsumerInfo info => ConsumerNamed(info.Channel, info.Consumer),
+        DeleteConsumer delete => ConsumerNamed(delete.Channel, delete.Consumer),
+        PurgeChannel purge => InputRules.ChannelName.Problem(purge.Channel) is { } purgeProblem
+            ? new ChannelRejected(purge.Channel ?? string.Empty, purgeProblem)
+            : null,
+        RedriveDeadLetter redrive => InputRules.ChannelName.Problem(redrive.DeadLetterChannel) is { } redriveProblem
+            ? new PublishRejected(redrive.DeadLetterChannel ?? string.Empty, PublishFailure.UnknownChannel, redriveProblem)
+            : redrive.SequenceNr < 1
+                ? new PublishRejected(redrive.DeadLetterChannel!, PublishFailure.SchemaMismatch, $"sequence number {redrive.SequenceNr} must be at least 1")
+                : null,
         CreateChannel create => ChannelDefinitionProblems(create.Definition).ToList() is { Count: > 0 } problems
             ? new ChannelRejected(create.Definition?.Name ?? string.Empty, string.Join("; ", problems))
             : null,
@@ -42,6 +62,10 @@ public static class RequestValidation
         }
         if (InputRules.ChannelName.Problem(definition.Name) is { } nameProblem)
             yield return nameProblem;
+        else if (definition.Name.Length > InputRules.MaxDefinedChannelName)
+            yield return $"channel name is longer than {InputRules.MaxDefinedChannelName} characters";
+        else if (definition.Name.EndsWith(".dlq", StringComparison.Ordinal))
+            yield return $"channel '{definition.Name}': the suffix .dlq is reserved for dead-letter channels";
         if (definition.SchemaPath is { } path && InputRules.SchemaPath.Problem(path) is { } pathProblem)
             yield return pathProblem;
         if (definition.Partitions is < 1 or > InputRules.MaxPartitions)
@@ -157,5 +181,48 @@ public static class RequestValidation
                       ?? (replay.FromSequenceNr < 1 ? $"replay starts at a sequence number of 1 or more, not {replay.FromSequenceNr}" : null)
                       ?? InputRules.SubscriberProblem(replay.Subscriber);
         return problem is null ? null : new ChannelRejected(replay.Channel ?? string.Empty, problem);
+    }
+
+    /// <summary>
+    /// A durable subscribe's names, subscriber and limits (SPEC §2.6: each at least 1); the filter's grammar and the
+    /// channel's kind are checked by the bus.
+    /// </summary>
+    public static ChannelRejected? SubscribeDurable(SubscribeDurable subscribe)
+    {
+        var options = subscribe.Options;
+        var problem = InputRules.ChannelName.Problem(subscribe.Channel)
+                      ?? InputRules.DurableConsumerName.Problem(subscribe.Consumer)
+                      ?? InputRules.SubscriberProblem(subscribe.Subscriber)
+                      ?? (options is null ? "consumer options are missing" : null)
+                      ?? (options!.MaxAckPending is < 1 or > MaxAckPendingLimit ? $"max ack pending {options.MaxAckPending} must be 1 to {MaxAckPendingLimit}" : null)
+                      ?? (options.AckWait < TimeSpan.FromMilliseconds(1) || options.AckWait > TimeSpan.FromDays(1) ? $"ack wait {options.AckWait} must be 1 ms to 1 day" : null)
+                      ?? (options.MaxDeliver < 1 ? $"max deliver {options.MaxDeliver} must be at least 1" : null)
+                      ?? (options.DeliverFrom switch
+                      {
+                          null => "deliver-from is missing",
+                          DeliverFrom.Sequence { SequenceNr: < 1 } sequence => $"deliver-from sequence number {sequence.SequenceNr} must be at least 1",
+                          _ => null,
+                      })
+                      ?? (options.Filter is { } filter ? InputRules.TermReason.Problem(filter) : null)
+                      ?? (options.DeadLetterChannel is { } deadLetters ? InputRules.ChannelName.Problem(deadLetters) : null);
+        return problem is null ? null : new ChannelRejected(subscribe.Channel ?? string.Empty, problem);
+    }
+
+    /// <summary>The most messages a durable consumer may have out per partition (its bodies are held in memory).</summary>
+    public const int MaxAckPendingLimit = 100_000;
+
+    private static AckRejected? Settlement(string? channel, string? consumer, int partition, long sequenceNr)
+    {
+        var problem = InputRules.ChannelName.Problem(channel)
+                      ?? InputRules.DurableConsumerName.Problem(consumer)
+                      ?? (partition < 0 ? $"partition {partition} is negative" : null)
+                      ?? (sequenceNr < 1 ? $"sequence number {sequenceNr} must be at least 1" : null);
+        return problem is null ? null : new AckRejected(channel ?? string.Empty, consumer ?? string.Empty, partition, sequenceNr, problem);
+    }
+
+    private static ChannelRejected? ConsumerNamed(string? channel, string? consumer)
+    {
+        var problem = InputRules.ChannelName.Problem(channel) ?? InputRules.DurableConsumerName.Problem(consumer);
+        return problem is null ? null : new ChannelRejected(channel ?? string.Empty, problem);
     }
 }
