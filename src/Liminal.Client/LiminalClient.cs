@@ -14,6 +14,12 @@ public static class LiminalClient
     /// <summary>The actor system name of the standalone host.</summary>
     public const string HostSystemName = LiminalActorNames.HostSystem;
 
+    /// <summary>
+    /// The detail of every rejection a connected bus answers with while its host is unreachable (e.g.
+    /// <c>PublishRejected(Overloaded)</c>): nothing was sent; retry later.
+    /// </summary>
+    public const string BusUnreachable = "bus unreachable; retry";
+
     /// <summary>An actor system that can talk to a host: remoting on a free local port.</summary>
     public static ActorSystem CreateSystem(string name = "liminal-client", string hostname = "127.0.0.1") =>
         ActorSystem.Create(name, ClientConfig(hostname));
@@ -42,7 +48,11 @@ public static class LiminalClient
     /// <summary>
     /// Resolves the host's dedup, conversations, channels and offsets actors. The refs handed back are local guards in
     /// front of them: a malformed request (a payload over <c>liminal.max-payload-bytes</c>, an id the bus refuses) is
-    /// answered at once with the bus's typed rejection, and never sent.
+    /// answered at once with the bus's typed rejection, and never sent. When the host stops, crashes or restarts, each
+    /// guard resolves its actor again by itself (200 ms apart, growing to 2 s, for as long as it takes), answers requests
+    /// meanwhile with their family's "retry later" rejection (<see cref="BusUnreachable"/>), and sends the new host every
+    /// durable subscription (<c>SubscribeDurable</c>) made through it whose consumer was not deleted through it and
+    /// whose subscriber still runs: a client writes no reconnect code.
     /// </summary>
     public static async Task<LiminalBus> ConnectAsync(
         ActorSystem system, string hostname, int port, string dedupNamespace = "default", TimeSpan? timeout = null)

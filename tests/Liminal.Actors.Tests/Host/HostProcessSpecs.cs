@@ -29,12 +29,7 @@ public sealed class PostgreSqlHostProcessSpecs(ITestOutputHelper output) : HostP
         return KillRestartAndRepublishAsync();
     }
 
-    protected override IReadOnlyDictionary<string, string> Journal => new Dictionary<string, string>
-    {
-        ["LIMINAL__JOURNAL__KIND"] = "postgresql",
-        ["LIMINAL__JOURNAL__POSTGRESQL_CONNECTION_STRING"] = PostgreSqlServer.ConnectionString,
-        ["LIMINAL__DEDUP__NAMESPACE"] = Unique,
-    };
+    protected override IReadOnlyDictionary<string, string> Journal => PostgreSqlJournal;
 
     protected override string DedupNamespace => Unique;
 }
@@ -43,6 +38,8 @@ public abstract class HostProcessSpecsBase(ITestOutputHelper output) : Akka.Test
 {
     protected const int Keys = 5000;
 
+    protected ITestOutputHelper TestOutput { get; } = output;
+
     /// <summary>Unique per spec, so specs can share a PostgreSQL database.</summary>
     protected string Unique { get; } = $"e{Guid.NewGuid():N}"[..13];
 
@@ -50,6 +47,14 @@ public abstract class HostProcessSpecsBase(ITestOutputHelper output) : Akka.Test
     protected string Channel => $"{Unique}-orders";
 
     protected virtual IReadOnlyDictionary<string, string> Journal => new Dictionary<string, string>();
+
+    /// <summary>The host's settings for the PostgreSQL of <c>.ci/run</c>, with a dedup namespace of this spec's own.</summary>
+    protected IReadOnlyDictionary<string, string> PostgreSqlJournal => new Dictionary<string, string>
+    {
+        ["LIMINAL__JOURNAL__KIND"] = "postgresql",
+        ["LIMINAL__JOURNAL__POSTGRESQL_CONNECTION_STRING"] = PostgreSqlServer.ConnectionString,
+        ["LIMINAL__DEDUP__NAMESPACE"] = Unique,
+    };
 
     protected virtual string DedupNamespace => "default";
 
@@ -96,7 +101,7 @@ public abstract class HostProcessSpecsBase(ITestOutputHelper output) : Akka.Test
             host.Kill();
             acked.AddRange(publisher.ReceiveWhile(TimeSpan.FromSeconds(1), m => m as PublishAck).OfType<PublishAck>());
             delivered.AddRange(subscriber.ReceiveWhile(TimeSpan.FromSeconds(1), m => m is Delivery d ? KeyOf(d) : null).OfType<string>());
-            output.WriteLine($"before the kill: {acked.Count} acknowledged, {delivered.Count} delivered");
+            TestOutput.WriteLine($"before the kill: {acked.Count} acknowledged, {delivered.Count} delivered");
 
             host.Start();
             await host.WaitUntilReadyAsync();
@@ -120,7 +125,7 @@ public abstract class HostProcessSpecsBase(ITestOutputHelper output) : Akka.Test
                 recovered.Channels.Tell(Order(i), republisher.Ref);
             var answers = republisher.ReceiveN(Keys, TimeSpan.FromSeconds(60)).Cast<PublishAck>().ToList();
             var redelivered = this.DeliveredSoFar(Sys, recovered.Channels, Channel, 1, resubscriber).Single().Select(KeyOf).ToList();
-            output.WriteLine($"after the restart: log {log.Count}, re-publishes answered as duplicates {answers.Count(a => a.Duplicate)}, " +
+            TestOutput.WriteLine($"after the restart: log {log.Count}, re-publishes answered as duplicates {answers.Count(a => a.Duplicate)}, " +
                              $"stored and delivered now {redelivered.Count}");
 
             Assert.All(answers, a => Assert.False(a.InFlight));
@@ -181,7 +186,7 @@ public abstract class HostProcessSpecsBase(ITestOutputHelper output) : Akka.Test
         Assert.All(replies, reply => Assert.True(
             reply is PublishAck || reply is PublishRejected { Reason: PublishFailure.ShuttingDown }, $"unexpected {reply}"));
         var acked = replies.OfType<PublishAck>().ToList();
-        output.WriteLine($"SIGTERM: {acked.Count} acknowledged, {replies.OfType<PublishRejected>().Count()} refused as shutting down, " +
+        TestOutput.WriteLine($"SIGTERM: {acked.Count} acknowledged, {replies.OfType<PublishRejected>().Count()} refused as shutting down, " +
                          $"{Keys - replies.Count} unanswered (the connection closed)");
 
         host.Start();

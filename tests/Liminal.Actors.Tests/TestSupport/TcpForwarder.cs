@@ -9,13 +9,16 @@ namespace Liminal.Actors.Tests.TestSupport;
 /// </summary>
 public sealed class TcpForwarder : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<TcpClient> _connections = [];
     private readonly Task _accepting;
 
-    public TcpForwarder(string host, int port)
+    /// <summary>Forwards from <paramref name="listenPort"/> (a free one when 0; a port an earlier forwarder had may be taken again).</summary>
+    public TcpForwarder(string host, int port, int listenPort = 0)
     {
+        _listener = new TcpListener(IPAddress.Loopback, listenPort);
+        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _accepting = AcceptAsync(host, port);
