@@ -55,6 +55,9 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
     private readonly Dictionary<long, MessageEnvelope> _bodies = [];
     private long _cursor;
     private long _lastStored = -1;
+    // Info asked before the channel partition has told its last stored message (e.g. right after a restart) waits for
+    // it: answered earlier it would report the ack floor as the last stored message, a lag of 0 with messages owed.
+    private readonly List<IActorRef> _infoWaiting = [];
     private bool _reading;
     private IActorRef? _channelPartition;
     private IActorRef[] _members = [];
@@ -215,6 +218,9 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
             case Term term:
                 OnTerm(term, sender);
                 break;
+            case GetPartitionInfo when _lastStored < 0 && _ledger is not null:
+                _infoWaiting.Add(sender);
+                break;
             case GetPartitionInfo:
                 Reply(sender, new PartitionInfoResult(_partition, Info()));
                 break;
@@ -308,6 +314,13 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
         ? null
         : new PartitionConsumerInfo(_partition, _ledger.AckFloor, Math.Max(_lastStored, _ledger.HighestRead), _ledger.Pending, _ledger.Redelivered, _deadLettered);
 
+    private void AnswerInfoWaiting()
+    {
+        foreach (var waiting in _infoWaiting)
+            Reply(waiting, new PartitionInfoResult(_partition, Info()));
+        _infoWaiting.Clear();
+    }
+
     private void OnDelete(IActorRef sender)
     {
         _deleteRequester = sender;
@@ -315,6 +328,7 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
         _ledger = null;
         _bodies.Clear();
         Timers.CancelAll();
+        AnswerInfoWaiting();
         if (_channelPartition is not null)
             Context.Unwatch(_channelPartition);
         DeleteMessages(LastSequenceNr);
@@ -329,6 +343,7 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
                 _channelPartition = Sender;
                 Context.Watch(Sender);
                 _lastStored = Math.Max(_lastStored, watched.LastSequenceNr);
+                AnswerInfoWaiting();
                 Pump();
                 return true;
             case Terminated terminated when terminated.ActorRef.Equals(_channelPartition):

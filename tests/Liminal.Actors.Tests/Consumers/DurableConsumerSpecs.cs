@@ -255,6 +255,34 @@ public sealed class DurableConsumerSpecs : LiminalTestKit
     }
 
     [Fact]
+    public void Right_after_a_restart_GetConsumerInfo_counts_the_stored_messages_not_yet_acked()
+    {
+        var bus = LiminalBus.Start(Sys, Settings);
+        var member = CreateTestProbe();
+        Subscribe(bus, member.Ref);
+        for (var n = 1; n <= 5; n++)
+            Ask<PublishAck>(bus.Channels, Order(n));
+        member.ReceiveN(5);
+        Ask<Acked>(bus.Channels, new Ack("orders", "billing", 0, 1));
+        Ask<Acked>(bus.Channels, new Ack("orders", "billing", 0, 2));
+        Shutdown(Sys);
+
+        var restarted = StartSystemOnSameDatabase();
+        try
+        {
+            var recovered = LiminalBus.Start(restarted, Settings);
+            var probe = CreateTestProbe(restarted);
+            // Asked before any member is back: the consumer must not report its floor as the last stored message.
+            recovered.Channels.Tell(new GetConsumerInfo("orders", "billing"), probe.Ref);
+            Assert.Equal(new PartitionConsumerInfo(0, 2, 5, 0, 0, 0), probe.ExpectMsg<ConsumerInfo>().Partitions[0]);
+        }
+        finally
+        {
+            Shutdown(restarted);
+        }
+    }
+
+    [Fact]
     public void A_restart_before_the_first_ack_with_DeliverFrom_New_replays_nothing_old()
     {
         var bus = LiminalBus.Start(Sys, Settings);
