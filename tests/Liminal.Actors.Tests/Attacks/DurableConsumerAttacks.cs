@@ -106,4 +106,18 @@ public sealed class DurableConsumerAttacks : LiminalTestKit
         Ask<PublishAck>(bus.Channels, Order(1, 0));
         Assert.Equal(1L, member.ExpectMsg<Delivery>().SequenceNr);
     }
+
+    [Fact]
+    public void A_dead_letter_channel_with_a_schema_is_refused_at_subscribe_since_no_dead_letter_could_ever_be_stored_there()
+    {
+        var bus = LiminalBus.Start(Sys, Settings with
+        {
+            Channels = [.. Settings.Channels, new ChannelDefinition("orders-dead", Durable: true, SchemaPath: OrderSchema.FilePath)],
+        });
+        var member = CreateTestProbe();
+        var rejected = Ask<ChannelRejected>(bus.Channels,
+            new SubscribeDurable("orders", "billing", member.Ref, new ConsumerOptions { DeadLetterChannel = "orders-dead" }));
+        Assert.Contains("schema", rejected.Reason);
+        Assert.Contains("no consumer named", Ask<ChannelRejected>(bus.Channels, new GetConsumerInfo("orders", "billing")).Reason);
+    }
 }
