@@ -193,13 +193,15 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
             Sender.Tell(unknown());
     }
 
-    /// <summary>A consumer's dead-letter channel must exist, be durable and have one partition (a dead letter is found by its sequence number).</summary>
+    /// <summary>A consumer's dead-letter channel must exist, be durable, have one partition (a dead letter is found by its sequence number) and no schema.</summary>
     private void OnSubscribeDurable(SubscribeDurable subscribe)
     {
         if (subscribe.Options?.DeadLetterChannel is { } deadLetters && subscribe.Channel is not null && _routers.ContainsKey(subscribe.Channel))
         {
             var problem = !_definitionsByName.TryGetValue(deadLetters, out var definition) ? $"dead-letter channel '{deadLetters}' does not exist"
                 : !definition.Durable || definition.Partitions != 1 ? $"dead-letter channel '{deadLetters}' must be durable with one partition"
+                // A dead letter is Liminal's envelope around the original payload: no user schema can accept it.
+                : definition.SchemaPath is not null ? $"dead-letter channel '{deadLetters}' must have no schema (a dead letter is an envelope around the original payload)"
                 : deadLetters == subscribe.Channel ? "a consumer cannot dead-letter into the channel it consumes"
                 : null;
             if (problem is not null)

@@ -42,6 +42,9 @@ internal sealed class ChannelRouter : EntityParent
     // The durable consumers of this channel that are running, by name.
     private readonly Dictionary<string, IActorRef> _consumerGroups = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _consumerNames = [];
+    // Consumers whose group is stopping (idle or deleted), with the requests that wait for their next group: a request
+    // forwarded to a stopping group would go unanswered, and two groups of one consumer would write the same state.
+    private readonly Dictionary<string, List<(object Request, IActorRef Sender)>> _retiringGroups = new(StringComparer.Ordinal);
 
     public ChannelRouter(ChannelDefinition definition, ChannelSchema schema, PartitionSettings partitionSettings, EntityParentSettings parentSettings)
         : base(new PartitionExtractor(), parentSettings, partitionSettings.Clock)
@@ -129,7 +132,15 @@ internal sealed class ChannelRouter : EntityParent
                 Sender.Tell(new Unsubscribed(_definition.Name));
                 break;
             case Terminated terminated when _consumerNames.Remove(terminated.ActorRef, out var consumerName):
-                _consumerGroups.Remove(consumerName);
+                OnConsumerGroupStopped(terminated.ActorRef, consumerName);
+                break;
+            case Consumers.RetireConsumerGroup retire when _consumerNames.TryGetValue(Sender, out var retiring)
+                                                           && _consumerGroups.TryGetValue(retiring, out var current) && current.Equals(Sender):
+                _consumerGroups.Remove(retiring);
+                _retiringGroups[retiring] = [];
+                if (retire.Reply is not null)
+                    retire.ReplyTo?.Tell(retire.Reply);
+                Sender.Tell(Consumers.ConsumerGroupRetired.Instance);
                 break;
             case Terminated terminated:
                 RemoveSubscriber(terminated.ActorRef);
@@ -380,7 +391,7 @@ internal sealed class ChannelRouter : EntityParent
             Sender.Tell(new ChannelRejected(_definition.Name, problem));
             return;
         }
-        ConsumerGroup(subscribe.Consumer).Forward(subscribe);
+        ToConsumerGroup(subscribe.Consumer, subscribe);
     }
 
     private void OnConsumerRequest(object request)
@@ -411,7 +422,27 @@ internal sealed class ChannelRouter : EntityParent
             });
             return;
         }
-        ConsumerGroup(consumer!).Forward(request);
+        ToConsumerGroup(consumer!, request);
+    }
+
+    /// <summary>To the consumer's running group, or, while its group stops, held for the next one.</summary>
+    private void ToConsumerGroup(string consumer, object request)
+    {
+        if (_retiringGroups.TryGetValue(consumer, out var held))
+            held.Add((request, Sender));
+        else
+            ConsumerGroup(consumer).Forward(request);
+    }
+
+    private void OnConsumerGroupStopped(IActorRef group, string consumer)
+    {
+        if (_consumerGroups.TryGetValue(consumer, out var current) && current.Equals(group))
+            _consumerGroups.Remove(consumer);
+        if (!_retiringGroups.Remove(consumer, out var held) || held.Count == 0)
+            return;
+        var next = ConsumerGroup(consumer);
+        foreach (var (request, sender) in held)
+            next.Tell(request, sender);
     }
 
     /// <summary>The running group of the consumer, started (it recovers its stored state) if it is not running.</summary>

@@ -23,11 +23,19 @@ internal sealed class ConsumerGroup : EntityParent
     private long?[] _lastStored = [];
     private int _subscribesInFlight;
     private bool _deleting;
+    private readonly Extractor _extractor;
 
     public ConsumerGroup(string channel, string consumer, int partitions, ConsumerSettings settings, EntityParentSettings parentSettings,
         IActorRef router, IActorRef registry)
-        : base(new Extractor(partitions), parentSettings, settings.Clock)
+        : this(new Extractor(partitions), channel, consumer, partitions, settings, parentSettings, router, registry)
     {
+    }
+
+    private ConsumerGroup(Extractor extractor, string channel, string consumer, int partitions, ConsumerSettings settings,
+        EntityParentSettings parentSettings, IActorRef router, IActorRef registry)
+        : base(extractor, parentSettings, settings.Clock)
+    {
+        _extractor = extractor;
         _channel = channel;
         _consumer = consumer;
         _partitions = partitions;
@@ -75,7 +83,14 @@ internal sealed class ConsumerGroup : EntityParent
     {
         switch (message)
         {
-            case SubscribeDurable subscribe when _deleting:
+            case SubscribeDurable or Ack or Nak or Term or GetConsumerInfo or DeleteConsumer when _extractor.Retiring:
+                // Reached this group after it asked to stop: back to the router, which holds it for the next group.
+                _router.Forward(message);
+                break;
+            case ConsumerGroupRetired:
+                Context.Stop(Self);
+                break;
+            case SubscribeDurable when _deleting:
                 Sender.Tell(new ChannelRejected(_channel, $"consumer '{_consumer}' is being deleted; retry"));
                 break;
             case SubscribeDurable subscribe:
@@ -113,7 +128,7 @@ internal sealed class ConsumerGroup : EntityParent
                 TellMembers();
                 break;
             case GetConsumerInfo:
-                var infoAggregator = Context.ActorOf(Akka.Actor.Props.Create(() => new InfoAggregator(_channel, _consumer, _partitions, _members.Count, Sender)));
+                var infoAggregator = Context.ActorOf(Akka.Actor.Props.Create(() => new InfoAggregator(_channel, _consumer, _partitions, _members.Count, Sender, Self)));
                 ForEachPartition(GetPartitionInfo.Instance, infoAggregator);
                 break;
             case DeleteConsumer:
@@ -121,12 +136,20 @@ internal sealed class ConsumerGroup : EntityParent
                 var deleteAggregator = Context.ActorOf(Akka.Actor.Props.Create(() => new DeleteAggregator(_channel, _consumer, _partitions, Sender)));
                 ForEachPartition(DeleteConsumerState.Instance, deleteAggregator);
                 break;
-            case ConsumerGone:
+            case ConsumerGone gone:
                 // Its state is deleted: the members get nothing more and the router starts afresh on the next subscribe.
-                Context.Stop(Self);
+                // The requester is answered by the router once it routes nothing more here, so a subscribe sent on
+                // that answer reaches the next group.
+                Retire(gone.Reply, gone.ReplyTo);
                 break;
-            case ReceiveTimeout when _members.Count == 0 && _subscribesInFlight == 0 && _awaitingLast.Count == 0:
-                Context.Stop(Self);
+            case ConsumerUnknown when Idle:
+                // Asked about a consumer that does not exist: nothing to keep running for it.
+                Retire(null, null);
+                break;
+            case ConsumerUnknown:
+                break;
+            case ReceiveTimeout when Idle:
+                Retire(null, null);
                 break;
             case ReceiveTimeout:
                 break;
@@ -144,6 +167,17 @@ internal sealed class ConsumerGroup : EntityParent
                 Unhandled(message);
                 break;
         }
+    }
+
+    private bool Idle => _members.Count == 0 && _subscribesInFlight == 0 && _awaitingLast.Count == 0 && !_deleting;
+
+    private void Retire(object? reply, IActorRef? replyTo)
+    {
+        if (_extractor.Retiring)
+            return;
+        _extractor.Retiring = true;
+        Context.SetReceiveTimeout(null);
+        _router.Tell(new RetireConsumerGroup(reply, replyTo));
     }
 
     private void OnSubscribe(SubscribeDurable subscribe, IActorRef replyTo)
@@ -192,7 +226,10 @@ internal sealed class ConsumerGroup : EntityParent
 
     private sealed class Extractor(int partitions) : IEntityMessageExtractor
     {
-        public string? EntityId(object message) => message switch
+        /// <summary>The group asked its router to let it stop: what reaches it is handed back, not to a partition.</summary>
+        public bool Retiring { get; set; }
+
+        public string? EntityId(object message) => Retiring ? null : message switch
         {
             Ack ack when ack.Partition >= 0 && ack.Partition < partitions => Id(ack.Partition),
             Nak nak when nak.Partition >= 0 && nak.Partition < partitions => Id(nak.Partition),
@@ -205,9 +242,11 @@ internal sealed class ConsumerGroup : EntityParent
 
     private sealed record SubscribeOutcome(IActorRef Member, IActorRef ReplyTo, string? Problem);
 
-    private sealed class ConsumerGone
+    private sealed record ConsumerGone(object Reply, IActorRef ReplyTo);
+
+    private sealed class ConsumerUnknown
     {
-        public static readonly ConsumerGone Instance = new();
+        public static readonly ConsumerUnknown Instance = new();
     }
 
     /// <summary>Every partition has started (or refused) the consumer: the member joins, or the subscribe is rejected.</summary>
@@ -230,7 +269,7 @@ internal sealed class ConsumerGroup : EntityParent
 
     private sealed class InfoAggregator : ReceiveActor
     {
-        public InfoAggregator(string channel, string consumer, int expected, int members, IActorRef replyTo)
+        public InfoAggregator(string channel, string consumer, int expected, int members, IActorRef replyTo, IActorRef group)
         {
             var infos = new List<PartitionConsumerInfo>();
             var answered = 0;
@@ -243,6 +282,8 @@ internal sealed class ConsumerGroup : EntityParent
                 replyTo.Tell(infos.Count == 0
                     ? new ChannelRejected(channel, $"no consumer named '{consumer}' on channel '{channel}'")
                     : new ConsumerInfo(channel, consumer, [.. infos.OrderBy(i => i.Partition)], members));
+                if (infos.Count == 0)
+                    group.Tell(ConsumerUnknown.Instance);
                 Context.Stop(Self);
             });
         }
@@ -260,10 +301,9 @@ internal sealed class ConsumerGroup : EntityParent
                     problems.Add(problem);
                 if (++answered < expected)
                     return;
-                replyTo.Tell(problems.Count == 0
+                Context.Parent.Tell(new ConsumerGone(problems.Count == 0
                     ? new ConsumerDeleted(channel, consumer)
-                    : new ChannelRejected(channel, $"consumer '{consumer}' could not be deleted ({string.Join("; ", problems.Distinct())}); retry"));
-                Context.Parent.Tell(ConsumerGone.Instance);
+                    : new ChannelRejected(channel, $"consumer '{consumer}' could not be deleted ({string.Join("; ", problems.Distinct())}); retry"), replyTo));
                 Context.Stop(Self);
             });
         }

@@ -52,3 +52,16 @@ internal sealed record DeleteConsumerState : INoSerializationVerificationNeeded
 }
 
 internal sealed record ConsumerStateDeleted(int Partition, string? Problem) : INoSerializationVerificationNeeded;
+
+/// <summary>
+/// A consumer group asks its router to let it stop (idle without members, or deleted). The router stops routing to it,
+/// tells <c>ReplyTo</c> the <c>Reply</c> (a delete's answer), holds the consumer's next requests for its next group
+/// until this one has stopped, and answers <see cref="ConsumerGroupRetired"/>.
+/// </summary>
+internal sealed record RetireConsumerGroup(object? Reply, IActorRef? ReplyTo) : INoSerializationVerificationNeeded;
+
+/// <summary>The router routes nothing more to the group: it stops once it has handed back what reached it meanwhile.</summary>
+internal sealed record ConsumerGroupRetired : INoSerializationVerificationNeeded
+{
+    public static ConsumerGroupRetired Instance { get; } = new();
+}

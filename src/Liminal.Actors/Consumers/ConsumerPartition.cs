@@ -209,6 +209,17 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
             case StartConsumer start:
                 OnStart(start, sender);
                 break;
+            // Sent to a delivery's sender, a request naming another consumer or partition would otherwise settle this
+            // partition's message of that number.
+            case Ack ack when Misaddressed(ack.Channel, ack.Consumer, ack.Partition) is { } wrong:
+                Reply(sender, new AckRejected(ack.Channel ?? string.Empty, ack.Consumer ?? string.Empty, ack.Partition, ack.SequenceNr, wrong));
+                break;
+            case Nak nak when Misaddressed(nak.Channel, nak.Consumer, nak.Partition) is { } wrong:
+                Reply(sender, new AckRejected(nak.Channel ?? string.Empty, nak.Consumer ?? string.Empty, nak.Partition, nak.SequenceNr, wrong));
+                break;
+            case Term term when Misaddressed(term.Channel, term.Consumer, term.Partition) is { } wrong:
+                Reply(sender, new AckRejected(term.Channel ?? string.Empty, term.Consumer ?? string.Empty, term.Partition, term.SequenceNr, wrong));
+                break;
             case Ack ack:
                 OnAck(ack, sender);
                 break;
@@ -232,6 +243,11 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
                 break;
         }
     }
+
+    private string? Misaddressed(string? channel, string? consumer, int partition) =>
+        channel == _channel && consumer == _consumer && partition == _partition
+            ? null
+            : $"sent to consumer '{_consumer}' of channel '{_channel}' partition {_partition}, which it does not name; send it to the bus";
 
     private void OnStart(StartConsumer start, IActorRef sender)
     {
