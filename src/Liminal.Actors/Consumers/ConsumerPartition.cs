@@ -189,7 +189,14 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
     private static TimeSpan TickFor(TimeSpan ackWait) =>
         TimeSpan.FromMilliseconds(Math.Clamp(ackWait.TotalMilliseconds / 4, 10, 1000));
 
-    private void Watch() => _router.Tell(new ToPartition(_partition, new WatchPartition(Self)));
+    // Asked again until answered: a partition that is restarting with a full buffer drops what it cannot take.
+    private void Watch()
+    {
+        _router.Tell(new ToPartition(_partition, new WatchPartition(Self)));
+        Timers.StartSingleTimer("watch", WatchAgain.Instance, WatchRetry);
+    }
+
+    private static readonly TimeSpan WatchRetry = TimeSpan.FromSeconds(5);
 
     protected override Conflict ConflictOf(object command) => command switch
     {
@@ -381,6 +388,10 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
             case PumpNow:
                 PumpNowAndThen();
                 return true;
+            case WatchAgain:
+                if (_channelPartition is null && _deleteRequester is null)
+                    Watch();
+                return true;
             case ReadRetry:
                 _reading = false;
                 Pump();
@@ -503,7 +514,9 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
             TryTell(member, delivery);
             return;
         }
-        // Counted before it goes: a restart never grants a message more than MaxDeliver attempts.
+        // Counted before it goes, from the second attempt on: a first delivery is not stored (one write per message would
+        // halve what a consumer can take), so after a crash a message whose first delivery was never acked comes again
+        // as attempt 1, and it may get MaxDeliver + 1 deliveries in all.
         _metrics.ConsumerRedelivered(_channel, _consumer);
         Persist([new MessageAttempted(dispatch.SequenceNr, dispatch.Attempt)], InternalWrite.Instance, ActorRefs.Nobody, _ =>
         {
@@ -622,6 +635,14 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
             StoreDeadLettered(outcome.SequenceNr, parked: false);
             return;
         }
+        // A dead letter its channel can never take (too large, or refused by a schema) is parked, not retried forever.
+        if (outcome.Reply is PublishRejected { Reason: PublishFailure.PayloadTooLarge or PublishFailure.SchemaMismatch or PublishFailure.UnknownChannel } refused)
+        {
+            Log.Error("Consumer {0} of {1} partition {2}: the dead-letter channel refuses the dead letter of message {3} ({4}: {5}); it is parked",
+                _consumer, _channel, _partition, outcome.SequenceNr, refused.Reason, refused.Detail);
+            StoreDeadLettered(outcome.SequenceNr, parked: true);
+            return;
+        }
         Log.Warning("Consumer {0} of {1} partition {2}: the dead letter of message {3} was not stored ({4}); retrying",
             _consumer, _channel, _partition, outcome.SequenceNr, outcome.Reply);
         Timers.StartSingleTimer($"dead-letter-{outcome.SequenceNr}", new RetryDeadLetter(outcome.SequenceNr), _settings.RetryDelay);
@@ -661,6 +682,11 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
     private sealed class PumpNow
     {
         public static readonly PumpNow Instance = new();
+    }
+
+    private sealed class WatchAgain
+    {
+        public static readonly WatchAgain Instance = new();
     }
 
     private sealed class ReadRetry

@@ -406,4 +406,25 @@ public sealed class DurableConsumerSpecs : LiminalTestKit
             Assert.Equal(1, metrics.Gauge(Liminal.Actors.Metrics.LiminalMetrics.ConsumerPending, "orders", "billing", 0));
         });
     }
+
+    [Fact]
+    public void A_dead_letter_its_custom_channel_can_never_take_is_parked_answered_and_the_floor_moves_on()
+    {
+        // A custom dead-letter channel gets no allowance for the dead letter's own fields: a message near the limit
+        // cannot be stored there, however often it is tried.
+        var bus = LiminalBus.Start(Sys, Settings with
+        {
+            MaxPayloadBytes = 1024,
+            Channels = [.. Settings.Channels, new ChannelDefinition("orders-dead", Durable: true)],
+        });
+        var member = CreateTestProbe();
+        Subscribe(bus, member.Ref, new ConsumerOptions { DeadLetterChannel = "orders-dead" });
+        var big = $"{{\"n\":1,\"pad\":\"{new string('x', 1000)}\"}}";
+        Ask<PublishAck>(bus.Channels, new Publish("orders", new MessageEnvelope(Encoding.UTF8.GetBytes(big), "shop")));
+        member.ExpectMsg<Delivery>();
+
+        Assert.Equal(new DeadLettered("orders", "billing", 0, 1), Ask<DeadLettered>(bus.Channels, new Term("orders", "billing", 0, 1, "no")));
+        AwaitAssert(() => Assert.Equal(new PartitionConsumerInfo(0, 1, 1, 0, 0, 1),
+            Ask<ConsumerInfo>(bus.Channels, new GetConsumerInfo("orders", "billing")).Partitions[0]));
+    }
 }
