@@ -16,6 +16,10 @@ public sealed class DurableConsumerHostKillSpecs(ITestOutputHelper output) : Dur
     [Fact]
     public Task A_durable_consumer_of_a_client_receives_what_was_stored_before_a_SIGKILL_and_what_is_published_after_without_subscribing_again() =>
         KillAndRestartAsync();
+
+    [Fact]
+    public Task With_the_READMEs_recipe_every_side_effect_of_every_stored_order_happens_once_across_a_SIGKILL_of_the_host() =>
+        RecipeAcrossAKillAsync();
 }
 
 /// <summary>The same with the host journaling to PostgreSQL (<c>.ci/run</c> provides the server).</summary>
@@ -93,6 +97,92 @@ public abstract class DurableConsumerHostKillSpecsBase(ITestOutputHelper output)
 
         Assert.Empty(after.Intersect(KeyRange(0, 10)));
         host.Kill();
+    }
+
+    /// <summary>
+    /// The README's exactly-once recipe (<c>Fulfilment</c>, <c>ExactlyOnceSubscriber</c>) in this client process, the bus
+    /// in the host process: the host is SIGKILLed while orders are being processed and started again. Every stored
+    /// order ends with both its effects applied, each key applied once by the order system, and the consumer's floor at
+    /// the last stored order.
+    /// </summary>
+    protected async Task RecipeAcrossAKillAsync()
+    {
+        using var host = NewHost();
+        host.Start();
+        await host.WaitUntilReadyAsync();
+        var bus = await LiminalClient.ConnectAsync(Sys, "127.0.0.1", host.RemotePort, DedupNamespace);
+        var orders = new CountingOrderSystem();
+        await Liminal.Recipes.Fulfilment.SubscribeAsync(Sys, bus.Channels, bus.Conversations, Channel, orders);
+
+        PublishAll(bus, KeyRange(0, 20));
+        await orders.AppliedAtLeast(5).WaitAsync(AfterRestart);
+        host.Kill();
+        host.Start();
+        await host.WaitUntilReadyAsync();
+        // Published to the new incarnation through the same client, which reconnects by itself.
+        await AwaitAssertAsync(() => PublishAll(bus, KeyRange(20, 5)), AfterRestart, TimeSpan.FromSeconds(1));
+        await orders.AppliedAtLeast(2 * 25).WaitAsync(AfterRestart);
+
+        await AwaitAssertAsync(() =>
+        {
+            bus.Channels.Tell(new GetConsumerInfo(Channel, "fulfilment"), TestActor);
+            var partition = ExpectMsg<ConsumerInfo>(Patience).Partitions[0];
+            Assert.Equal((25L, 25L, 0), (partition.AckFloor, partition.LastSequenceNr, partition.Pending));
+        }, AfterRestart, TimeSpan.FromMilliseconds(500));
+        var (applied, calls) = orders.Figures();
+        TestOutput.WriteLine($"{applied.Count} effects applied from {calls} calls of the order system");
+        // Exactly the two effects of each stored order, keyed by its position, and nothing else.
+        var expected = Enumerable.Range(1, 25).SelectMany(n => new[] { $"{Channel}/0/{n}/reserve", $"{Channel}/0/{n}/notify" });
+        Assert.Equal(expected.Order(), applied.Keys.Order());
+        host.Kill();
+    }
+
+    /// <summary>An order system that applies each idempotency key once, as a unique key would, and counts the calls.</summary>
+    private sealed class CountingOrderSystem : Liminal.Recipes.IOrderSystem
+    {
+        private readonly object _gate = new();
+        private readonly Dictionary<string, int> _applied = [];
+        private readonly List<(int Count, TaskCompletionSource Reached)> _waiting = [];
+        private int _calls;
+
+        public Task<byte[]> ReserveAsync(byte[] order, string idempotencyKey, CancellationToken cancellationToken) => Apply(idempotencyKey, order);
+
+        public Task<byte[]> NotifyAsync(byte[] reservation, string idempotencyKey, CancellationToken cancellationToken) => Apply(idempotencyKey, reservation);
+
+        public Task AppliedAtLeast(int count)
+        {
+            lock (_gate)
+            {
+                var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (_applied.Count >= count)
+                    reached.SetResult();
+                else
+                    _waiting.Add((count, reached));
+                return reached.Task;
+            }
+        }
+
+        public (IReadOnlyDictionary<string, int> Applied, int Calls) Figures()
+        {
+            lock (_gate)
+                return (new Dictionary<string, int>(_applied), _calls);
+        }
+
+        private Task<byte[]> Apply(string key, byte[] input)
+        {
+            lock (_gate)
+            {
+                _calls++;
+                // Applied once per key: a second call with a key is answered, not applied again.
+                _applied[key] = _applied.GetValueOrDefault(key) + 1;
+                foreach (var waiting in _waiting.Where(w => _applied.Count >= w.Count).ToList())
+                {
+                    waiting.Reached.TrySetResult();
+                    _waiting.Remove(waiting);
+                }
+            }
+            return Task.FromResult(input);
+        }
     }
 
     private sealed record Received(Delivery Delivery, IActorRef From);
