@@ -100,4 +100,22 @@ public sealed class ConsumerGroupSpecs : LiminalTestKit
         var order = report.ReceiveN(50).Cast<(string, int, long SequenceNr, int)>().Select(d => d.SequenceNr).ToList();
         Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), order);
     }
+
+    [Fact]
+    public void MaxAckPending_counts_per_partition_across_all_members_of_a_group()
+    {
+        var bus = LiminalBus.Start(Sys, Settings(2));
+        var members = Enumerable.Range(0, 3).Select(_ => CreateTestProbe()).ToList();
+        foreach (var member in members)
+            Ask<ConsumerSubscribed>(bus.Channels, new SubscribeDurable("orders", "billing", member.Ref, new ConsumerOptions { MaxAckPending = 4 }));
+        for (var n = 0; n < 40; n++)
+            Ask<PublishAck>(bus.Channels, Order(n));
+
+        var received = members.SelectMany(m => m.ReceiveWhile(TimeSpan.FromMilliseconds(250), message => message as Delivery).OfType<Delivery>()).ToList();
+        Assert.Equal([4, 4], received.GroupBy(d => d.Partition).OrderBy(g => g.Key).Select(g => g.Count()));
+        var first = received.First(d => d.Partition == 0);
+        Ask<Acked>(bus.Channels, new Ack("orders", "billing", 0, first.SequenceNr!.Value));
+        var next = members.SelectMany(m => m.ReceiveWhile(TimeSpan.FromMilliseconds(250), message => message as Delivery).OfType<Delivery>()).ToList();
+        Assert.Equal([0], next.Select(d => d.Partition));
+    }
 }
