@@ -23,6 +23,20 @@ public sealed class DurableConsumerSpecs : LiminalTestKit
     private ConsumerSubscribed Subscribe(LiminalBus bus, IActorRef member, ConsumerOptions? options = null, string consumer = "billing") =>
         Ask<ConsumerSubscribed>(bus.Channels, new SubscribeDurable("orders", consumer, member, options ?? new ConsumerOptions()));
 
+    /// <summary>A new actor system on the same database (a restarted process), the bus started on it, and a probe there.</summary>
+    private void AfterARestart(LiminalSettings settings, Action<LiminalBus, Akka.TestKit.TestProbe> check)
+    {
+        var restarted = StartSystemOnSameDatabase();
+        try
+        {
+            check(LiminalBus.Start(restarted, settings), CreateTestProbe(restarted));
+        }
+        finally
+        {
+            Shutdown(restarted);
+        }
+    }
+
     [Fact]
     public void Each_message_is_delivered_with_its_consumer_and_attempt_and_an_ack_is_answered_once_durable()
     {
@@ -236,22 +250,15 @@ public sealed class DurableConsumerSpecs : LiminalTestKit
             Ask<Acked>(bus.Channels, new Ack("orders", "billing", 0, sequenceNr));
         Shutdown(Sys);
 
-        var restarted = StartSystemOnSameDatabase();
-        try
+        AfterARestart(Settings, (recovered, probe) =>
         {
-            var recovered = LiminalBus.Start(restarted, Settings);
-            var probe = CreateTestProbe(restarted);
-            recovered.Channels.Tell(new Publish("orders", new MessageEnvelope(Encoding.UTF8.GetBytes("{\"n\":6}"), "shop")), probe.Ref);
-            probe.ExpectMsg<PublishAck>();
-            recovered.Channels.Tell(new SubscribeDurable("orders", "billing", probe.Ref, new ConsumerOptions()), probe.Ref);
-            probe.ExpectMsg<ConsumerSubscribed>();
-            Assert.Equal([3L, 5L, 6L], probe.ReceiveN(3).Cast<Delivery>().Select(d => d.SequenceNr!.Value));
-            probe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
-        }
-        finally
-        {
-            Shutdown(restarted);
-        }
+        recovered.Channels.Tell(new Publish("orders", new MessageEnvelope(Encoding.UTF8.GetBytes("{\"n\":6}"), "shop")), probe.Ref);
+        probe.ExpectMsg<PublishAck>();
+        recovered.Channels.Tell(new SubscribeDurable("orders", "billing", probe.Ref, new ConsumerOptions()), probe.Ref);
+        probe.ExpectMsg<ConsumerSubscribed>();
+        Assert.Equal([3L, 5L, 6L], probe.ReceiveN(3).Cast<Delivery>().Select(d => d.SequenceNr!.Value));
+        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        });
     }
 
     [Fact]
@@ -267,19 +274,12 @@ public sealed class DurableConsumerSpecs : LiminalTestKit
         Ask<Acked>(bus.Channels, new Ack("orders", "billing", 0, 2));
         Shutdown(Sys);
 
-        var restarted = StartSystemOnSameDatabase();
-        try
+        AfterARestart(Settings, (recovered, probe) =>
         {
-            var recovered = LiminalBus.Start(restarted, Settings);
-            var probe = CreateTestProbe(restarted);
-            // Asked before any member is back: the consumer must not report its floor as the last stored message.
-            recovered.Channels.Tell(new GetConsumerInfo("orders", "billing"), probe.Ref);
-            Assert.Equal(new PartitionConsumerInfo(0, 2, 5, 0, 0, 0), probe.ExpectMsg<ConsumerInfo>().Partitions[0]);
-        }
-        finally
-        {
-            Shutdown(restarted);
-        }
+        // Asked before any member is back: the consumer must not report its floor as the last stored message.
+        recovered.Channels.Tell(new GetConsumerInfo("orders", "billing"), probe.Ref);
+        Assert.Equal(new PartitionConsumerInfo(0, 2, 5, 0, 0, 0), probe.ExpectMsg<ConsumerInfo>().Partitions[0]);
+        });
     }
 
     [Fact]
@@ -293,21 +293,14 @@ public sealed class DurableConsumerSpecs : LiminalTestKit
         member.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         Shutdown(Sys);
 
-        var restarted = StartSystemOnSameDatabase();
-        try
+        AfterARestart(Settings, (recovered, probe) =>
         {
-            var recovered = LiminalBus.Start(restarted, Settings);
-            var probe = CreateTestProbe(restarted);
-            recovered.Channels.Tell(new SubscribeDurable("orders", "billing", probe.Ref, new ConsumerOptions { DeliverFrom = new DeliverFrom.New() }), probe.Ref);
-            probe.ExpectMsg<ConsumerSubscribed>();
-            recovered.Channels.Tell(new Publish("orders", new MessageEnvelope(Encoding.UTF8.GetBytes("{\"n\":4}"), "shop")), probe.Ref);
-            var next = probe.FishForMessage<Delivery>(_ => true);
-            Assert.Equal(4L, next.SequenceNr);
-        }
-        finally
-        {
-            Shutdown(restarted);
-        }
+        recovered.Channels.Tell(new SubscribeDurable("orders", "billing", probe.Ref, new ConsumerOptions { DeliverFrom = new DeliverFrom.New() }), probe.Ref);
+        probe.ExpectMsg<ConsumerSubscribed>();
+        recovered.Channels.Tell(new Publish("orders", new MessageEnvelope(Encoding.UTF8.GetBytes("{\"n\":4}"), "shop")), probe.Ref);
+        var next = probe.FishForMessage<Delivery>(_ => true);
+        Assert.Equal(4L, next.SequenceNr);
+        });
     }
 
     [Fact]
@@ -343,22 +336,15 @@ public sealed class DurableConsumerSpecs : LiminalTestKit
         AwaitAssert(() => Assert.True(SnapshotRows(Liminal.Actors.Consumers.ConsumerPartition.PersistenceIdOf("orders", "billing", 0)) > 0));
         Shutdown(Sys);
 
-        var restarted = StartSystemOnSameDatabase();
-        try
+        AfterARestart(settings, (recovered, probe) =>
         {
-            var recovered = LiminalBus.Start(restarted, settings);
-            var probe = CreateTestProbe(restarted);
-            recovered.Channels.Tell(new SubscribeDurable("orders", "billing", probe.Ref, new ConsumerOptions { MaxDeliver = 4 }), probe.Ref);
-            probe.ExpectMsg<ConsumerSubscribed>();
-            var deliveries = probe.ReceiveN(4).Cast<Delivery>().Select(d => (d.SequenceNr!.Value, d.Attempt)).Order().ToList();
-            Assert.Equal([(3L, 4), (5L, 1), (8L, 1), (10L, 1)], deliveries);
-            recovered.Channels.Tell(new GetConsumerInfo("orders", "billing"), probe.Ref);
-            Assert.Equal(2, probe.ExpectMsg<ConsumerInfo>().Partitions[0].AckFloor);
-        }
-        finally
-        {
-            Shutdown(restarted);
-        }
+        recovered.Channels.Tell(new SubscribeDurable("orders", "billing", probe.Ref, new ConsumerOptions { MaxDeliver = 4 }), probe.Ref);
+        probe.ExpectMsg<ConsumerSubscribed>();
+        var deliveries = probe.ReceiveN(4).Cast<Delivery>().Select(d => (d.SequenceNr!.Value, d.Attempt)).Order().ToList();
+        Assert.Equal([(3L, 4), (5L, 1), (8L, 1), (10L, 1)], deliveries);
+        recovered.Channels.Tell(new GetConsumerInfo("orders", "billing"), probe.Ref);
+        Assert.Equal(2, probe.ExpectMsg<ConsumerInfo>().Partitions[0].AckFloor);
+        });
     }
 
     [Fact]
