@@ -47,4 +47,8 @@ public sealed record ConsumerMessagesSkipped(long FirstSequenceNr, long LastSequ
 
 /// <summary>A consumer partition's state: its start, its ledger's durable facts and its counts.</summary>
 public sealed record ConsumerPartitionSnapshot(ConsumerStarted? Started, ConsumerLedgerState Ledger, long DeadLettered, long Parked, long Skipped)
-    : ILiminalSnapshot;
+    : ILiminalSnapshot
+{
+    /// <summary>Deliveries after the first; null in snapshots taken before it was kept.</summary>
+    public long? Redelivered { get; init; }
+}

@@ -50,6 +50,8 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
     private ConsumerFilter? _filter;
     private long _deadLettered;
     private long _skipped;
+    // Deliveries after the first, as stored (each is a MessageAttempted): the count survives a restart.
+    private long _redelivered;
 
     // For one run: the bodies of the messages waiting or out, the log position read up to, members, dead letters under way.
     private readonly Dictionary<long, MessageEnvelope> _bodies = [];
@@ -132,10 +134,14 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
         _ledger?.Restore(restored.Ledger);
         _deadLettered = restored.DeadLettered + restored.Parked;
         _skipped = restored.Skipped;
+        _redelivered = restored.Redelivered ?? 0;
     }
 
     protected override object Snapshot() =>
-        new ConsumerPartitionSnapshot(_started, _ledger?.ToState() ?? new ConsumerLedgerState(0, [], [], [], [], []), _deadLettered, 0, _skipped);
+        new ConsumerPartitionSnapshot(_started, _ledger?.ToState() ?? new ConsumerLedgerState(0, [], [], [], [], []), _deadLettered, 0, _skipped)
+        {
+            Redelivered = _redelivered,
+        };
 
     protected override void Apply(IConsumerEvent @event)
     {
@@ -154,6 +160,7 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
                 break;
             case MessageAttempted attempted:
                 _ledger?.Attempted(attempted.SequenceNr, attempted.Attempt);
+                _redelivered++;
                 break;
             case MessageDeadLettered deadLettered when _ledger is not null:
                 _ledger.Done(deadLettered.SequenceNr);
@@ -335,7 +342,7 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
 
     private PartitionConsumerInfo? Info() => _ledger is null
         ? null
-        : new PartitionConsumerInfo(_partition, _ledger.AckFloor, Math.Max(_lastStored, _ledger.HighestRead), _ledger.Pending, _ledger.Redelivered, _deadLettered);
+        : new PartitionConsumerInfo(_partition, _ledger.AckFloor, Math.Max(_lastStored, _ledger.HighestRead), _ledger.Pending, _redelivered, _deadLettered);
 
     private void AnswerInfoWaiting()
     {
