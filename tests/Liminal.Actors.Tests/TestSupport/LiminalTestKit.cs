@@ -117,6 +117,20 @@ public abstract class LiminalTestKit : Akka.TestKit.Xunit2.TestKit
         return manifests;
     }
 
+    /// <summary>The newest <paramref name="count"/> journal rows as "persistence id: manifest", newest last (for a failure's message).</summary>
+    protected IReadOnlyList<string> JournalTail(int count)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT persistence_id, manifest FROM (SELECT * FROM journal ORDER BY ordering DESC LIMIT $count) ORDER BY ordering";
+        command.Parameters.AddWithValue("$count", count);
+        using var reader = command.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+            rows.Add($"{reader.GetString(0)}: {reader.GetString(1)}");
+        return rows;
+    }
+
     private static long Scalar(string databasePath, string table, string sql, string prefix)
     {
         using var connection = Open(databasePath);
