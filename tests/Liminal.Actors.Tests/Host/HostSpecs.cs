@@ -114,7 +114,30 @@ public sealed class HostSpecs
             Assert.Equal(after.Value("liminal_journal_write_seconds_count"), after.Value("liminal_journal_write_seconds_bucket", "le=+Inf"));
             Assert.Equal(3, after.Value("liminal_dedup_window_keys", channelLabel, "partition=0"));
             Assert.True(after.Has("liminal_publishes_in_flight", channelLabel, "partition=0"));
+
+            // A durable consumer whose member acks all three: its instruments are scraped too.
+            await bus.Channels.Ask<ConsumerSubscribed>(new SubscribeDurable(channel, "billing", system.ActorOf(Props.Create(() => new AckingMember())),
+                new ConsumerOptions()), TimeSpan.FromSeconds(10));
+            var consumerLabel = "consumer=billing";
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            var consumed = await ScrapeAsync(http);
+            while (consumed.Value("liminal_consumer_acks_total", channelLabel, consumerLabel) < 3 && DateTime.UtcNow < deadline)
+                consumed = await ScrapeAsync(http);
+            Assert.Equal(3, consumed.Value("liminal_consumer_acks_total", channelLabel, consumerLabel));
+            Assert.Equal(0, consumed.Value("liminal_consumer_lag", channelLabel, consumerLabel, "partition=0"));
+            Assert.Equal(0, consumed.Value("liminal_consumer_pending", channelLabel, consumerLabel, "partition=0"));
+            Assert.True(consumed.Has("liminal_consumer_lag", channelLabel, consumerLabel, "partition=0"));
+            Assert.True(consumed.Has("liminal_consumer_pending", channelLabel, consumerLabel, "partition=0"));
         });
+    }
+
+    private sealed class AckingMember : ReceiveActor
+    {
+        public AckingMember()
+        {
+            Receive<Delivery>(delivery => Sender.Tell(new Ack(delivery.Channel, delivery.Consumer!, delivery.Partition, delivery.SequenceNr!.Value)));
+            Receive<Acked>(_ => { });
+        }
     }
 
     private static MessageEnvelope Order(string id) =>
