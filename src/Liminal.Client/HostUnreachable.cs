@@ -16,9 +16,7 @@ internal static class HostUnreachable
     {
         Publish publish => new PublishRejected(publish.Channel ?? string.Empty, PublishFailure.Overloaded, LiminalClient.BusUnreachable),
         RedriveDeadLetter redrive => new PublishRejected(redrive.DeadLetterChannel ?? string.Empty, PublishFailure.Overloaded, LiminalClient.BusUnreachable),
-        Ack ack => new AckRejected(ack.Channel ?? string.Empty, ack.Consumer ?? string.Empty, ack.Partition, ack.SequenceNr, LiminalClient.BusUnreachable),
-        Nak nak => new AckRejected(nak.Channel ?? string.Empty, nak.Consumer ?? string.Empty, nak.Partition, nak.SequenceNr, LiminalClient.BusUnreachable),
-        Term term => new AckRejected(term.Channel ?? string.Empty, term.Consumer ?? string.Empty, term.Partition, term.SequenceNr, LiminalClient.BusUnreachable),
+        IConsumerSettlement settlement => AckRejected.For(settlement, LiminalClient.BusUnreachable),
         Subscribe subscribe => Channel(subscribe.Channel),
         Unsubscribe unsubscribe => Channel(unsubscribe.Channel),
         Replay replay => Channel(replay.Channel),

@@ -107,9 +107,7 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
             GetConsumerInfo info => new ChannelRejected(info.Channel ?? string.Empty, failed),
             DeleteConsumer delete => new ChannelRejected(delete.Channel ?? string.Empty, failed),
             PurgeChannel purge => new ChannelRejected(purge.Channel ?? string.Empty, failed),
-            Ack ack => new AckRejected(ack.Channel ?? string.Empty, ack.Consumer ?? string.Empty, ack.Partition, ack.SequenceNr, failed),
-            Nak nak => new AckRejected(nak.Channel ?? string.Empty, nak.Consumer ?? string.Empty, nak.Partition, nak.SequenceNr, failed),
-            Term term => new AckRejected(term.Channel ?? string.Empty, term.Consumer ?? string.Empty, term.Partition, term.SequenceNr, failed),
+            IConsumerSettlement settlement => AckRejected.For(settlement, failed),
             RedriveDeadLetter redrive => new PublishRejected(redrive.DeadLetterChannel ?? string.Empty, PublishFailure.DeliveryFailed, failed),
             CreateChannel create => new ChannelRejected(create.Definition?.Name ?? string.Empty, failed),
             _ => null,
@@ -137,9 +135,7 @@ public sealed class ChannelRegistry : ReceiveActor, IWithStash
         Receive<Unsubscribe>(unsubscribe => Route(unsubscribe.Channel, unsubscribe, () => Unknown(unsubscribe.Channel)));
         Receive<Replay>(replay => Route(replay.Channel, replay, () => Unknown(replay.Channel)));
         Receive<SubscribeDurable>(OnSubscribeDurable);
-        Receive<Ack>(ack => Route(ack.Channel, ack, () => new AckRejected(ack.Channel ?? string.Empty, ack.Consumer ?? string.Empty, ack.Partition, ack.SequenceNr, $"no channel named '{ack.Channel}'")));
-        Receive<Nak>(nak => Route(nak.Channel, nak, () => new AckRejected(nak.Channel ?? string.Empty, nak.Consumer ?? string.Empty, nak.Partition, nak.SequenceNr, $"no channel named '{nak.Channel}'")));
-        Receive<Term>(term => Route(term.Channel, term, () => new AckRejected(term.Channel ?? string.Empty, term.Consumer ?? string.Empty, term.Partition, term.SequenceNr, $"no channel named '{term.Channel}'")));
+        Receive<IConsumerSettlement>(settlement => Route(settlement.Channel, settlement, () => AckRejected.For(settlement, $"no channel named '{settlement.Channel}'")));
         Receive<GetConsumerInfo>(info => Route(info.Channel, info, () => Unknown(info.Channel)));
         Receive<DeleteConsumer>(delete => Route(delete.Channel, delete, () => Unknown(delete.Channel)));
         Receive<PurgeChannel>(purge => Route(purge.Channel, purge, () => Unknown(purge.Channel)));

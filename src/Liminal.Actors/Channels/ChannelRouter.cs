@@ -148,7 +148,7 @@ internal sealed class ChannelRouter : EntityParent
             case SubscribeDurable subscribe:
                 OnSubscribeDurable(subscribe);
                 break;
-            case Ack or Nak or Term or GetConsumerInfo or DeleteConsumer:
+            case IConsumerSettlement or GetConsumerInfo or DeleteConsumer:
                 OnConsumerRequest(message);
                 break;
             case RedriveDeadLetter redrive:
@@ -398,9 +398,7 @@ internal sealed class ChannelRouter : EntityParent
     {
         var consumer = request switch
         {
-            Ack ack => ack.Consumer,
-            Nak nak => nak.Consumer,
-            Term term => term.Consumer,
+            IConsumerSettlement settlement => settlement.Consumer,
             GetConsumerInfo info => info.Consumer,
             DeleteConsumer delete => delete.Consumer,
             _ => null,
@@ -415,9 +413,7 @@ internal sealed class ChannelRouter : EntityParent
             var reason = $"channel '{_definition.Name}' is ephemeral: it has no durable consumers";
             Sender.Tell(request switch
             {
-                Ack ack => new AckRejected(ack.Channel, ack.Consumer, ack.Partition, ack.SequenceNr, reason),
-                Nak nak => new AckRejected(nak.Channel, nak.Consumer, nak.Partition, nak.SequenceNr, reason),
-                Term term => new AckRejected(term.Channel, term.Consumer, term.Partition, term.SequenceNr, reason),
+                IConsumerSettlement settlement => AckRejected.For(settlement, reason),
                 _ => new ChannelRejected(_definition.Name, reason),
             });
             return;

@@ -64,9 +64,7 @@ internal sealed class ConsumerGroup : EntityParent
 
     protected override object? Overloaded(object message) => message switch
     {
-        Ack ack => new AckRejected(_channel, _consumer, ack.Partition, ack.SequenceNr, "the consumer is restarting; retry"),
-        Nak nak => new AckRejected(_channel, _consumer, nak.Partition, nak.SequenceNr, "the consumer is restarting; retry"),
-        Term term => new AckRejected(_channel, _consumer, term.Partition, term.SequenceNr, "the consumer is restarting; retry"),
+        IConsumerSettlement settlement => new AckRejected(_channel, _consumer, settlement.Partition, settlement.SequenceNr, "the consumer is restarting; retry"),
         StartConsumer => new ConsumerStartResult(-1, "the consumer is restarting; retry"),
         GetPartitionInfo => new PartitionInfoResult(-1, null),
         DeleteConsumerState => new ConsumerStateDeleted(-1, "the consumer is restarting; retry"),
@@ -153,15 +151,8 @@ internal sealed class ConsumerGroup : EntityParent
                 break;
             case ReceiveTimeout:
                 break;
-            case Ack or Nak or Term:
-                var (partition, sequenceNr) = message switch
-                {
-                    Ack a => (a.Partition, a.SequenceNr),
-                    Nak n => (n.Partition, n.SequenceNr),
-                    Term t => (((Term)message).Partition, t.SequenceNr),
-                    _ => (0, 0L),
-                };
-                Sender.Tell(new AckRejected(_channel, _consumer, partition, sequenceNr, $"channel '{_channel}' has partitions 0 to {_partitions - 1}"));
+            case IConsumerSettlement settlement:
+                Sender.Tell(new AckRejected(_channel, _consumer, settlement.Partition, settlement.SequenceNr, $"channel '{_channel}' has partitions 0 to {_partitions - 1}"));
                 break;
             default:
                 Unhandled(message);
@@ -231,9 +222,7 @@ internal sealed class ConsumerGroup : EntityParent
 
         public string? EntityId(object message) => Retiring ? null : message switch
         {
-            Ack ack when ack.Partition >= 0 && ack.Partition < partitions => Id(ack.Partition),
-            Nak nak when nak.Partition >= 0 && nak.Partition < partitions => Id(nak.Partition),
-            Term term when term.Partition >= 0 && term.Partition < partitions => Id(term.Partition),
+            IConsumerSettlement settlement when settlement.Partition >= 0 && settlement.Partition < partitions => Id(settlement.Partition),
             _ => null,
         };
 

@@ -207,9 +207,7 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
 
     protected override Conflict ConflictOf(object command) => command switch
     {
-        Ack ack => Conflict.On(Key(ack.SequenceNr)),
-        Nak nak => Conflict.On(Key(nak.SequenceNr)),
-        Term term => Conflict.On(Key(term.SequenceNr)),
+        IConsumerSettlement settlement => Conflict.On(Key(settlement.SequenceNr)),
         GetPartitionInfo => Conflict.None,
         _ => Conflict.Everything,
     };
@@ -225,14 +223,8 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
                 break;
             // Sent to a delivery's sender, a request naming another consumer or partition would otherwise settle this
             // partition's message of that number.
-            case Ack ack when Misaddressed(ack.Channel, ack.Consumer, ack.Partition) is { } wrong:
-                Reply(sender, new AckRejected(ack.Channel ?? string.Empty, ack.Consumer ?? string.Empty, ack.Partition, ack.SequenceNr, wrong));
-                break;
-            case Nak nak when Misaddressed(nak.Channel, nak.Consumer, nak.Partition) is { } wrong:
-                Reply(sender, new AckRejected(nak.Channel ?? string.Empty, nak.Consumer ?? string.Empty, nak.Partition, nak.SequenceNr, wrong));
-                break;
-            case Term term when Misaddressed(term.Channel, term.Consumer, term.Partition) is { } wrong:
-                Reply(sender, new AckRejected(term.Channel ?? string.Empty, term.Consumer ?? string.Empty, term.Partition, term.SequenceNr, wrong));
+            case IConsumerSettlement settlement when Misaddressed(settlement) is { } wrong:
+                Reply(sender, AckRejected.For(settlement, wrong));
                 break;
             case Ack ack:
                 OnAck(ack, sender);
@@ -258,8 +250,8 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
         }
     }
 
-    private string? Misaddressed(string? channel, string? consumer, int partition) =>
-        channel == _channel && consumer == _consumer && partition == _partition
+    private string? Misaddressed(IConsumerSettlement settlement) =>
+        settlement.Channel == _channel && settlement.Consumer == _consumer && settlement.Partition == _partition
             ? null
             : $"sent to consumer '{_consumer}' of channel '{_channel}' partition {_partition}, which it does not name; send it to the bus";
 
@@ -669,9 +661,7 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
 
     protected override object FailureFor(object command, string detail) => command switch
     {
-        Ack ack => Rejected(ack.SequenceNr, detail),
-        Nak nak => Rejected(nak.SequenceNr, detail),
-        Term term => Rejected(term.SequenceNr, detail),
+        IConsumerSettlement settlement => Rejected(settlement.SequenceNr, detail),
         StartConsumer => new ConsumerStartResult(_partition, detail),
         GetPartitionInfo => new PartitionInfoResult(_partition, null),
         DeleteConsumerState => new ConsumerStateDeleted(_partition, detail),

@@ -52,16 +52,28 @@ public sealed record SubscribeDurable(string Channel, string Consumer, IActorRef
 
 public sealed record ConsumerSubscribed(string Channel, string Consumer) : ILiminalMessage;
 
+/// <summary>An <see cref="Ack"/>, <see cref="Nak"/> or <see cref="Term"/>: settles one message of one consumer, or is <see cref="AckRejected"/>.</summary>
+public interface IConsumerSettlement
+{
+    string Channel { get; }
+
+    string Consumer { get; }
+
+    int Partition { get; }
+
+    long SequenceNr { get; }
+}
+
 /// <summary>The message is done for this consumer; answered <see cref="Acked"/> once durable, or <see cref="AckRejected"/>.</summary>
-public sealed record Ack(string Channel, string Consumer, int Partition, long SequenceNr) : ILiminalMessage;
+public sealed record Ack(string Channel, string Consumer, int Partition, long SequenceNr) : ILiminalMessage, IConsumerSettlement;
 
 public sealed record Acked(string Channel, string Consumer, int Partition, long SequenceNr) : ILiminalMessage;
 
 /// <summary>Deliver the message again (after <c>Delay</c>); answered <see cref="Redelivering"/>, or <see cref="AckRejected"/>.</summary>
-public sealed record Nak(string Channel, string Consumer, int Partition, long SequenceNr, TimeSpan? Delay = null) : ILiminalMessage;
+public sealed record Nak(string Channel, string Consumer, int Partition, long SequenceNr, TimeSpan? Delay = null) : ILiminalMessage, IConsumerSettlement;
 
 /// <summary>Give up on the message: it goes to the dead-letter channel; answered <see cref="DeadLettered"/>, or <see cref="AckRejected"/>.</summary>
-public sealed record Term(string Channel, string Consumer, int Partition, long SequenceNr, string Reason) : ILiminalMessage;
+public sealed record Term(string Channel, string Consumer, int Partition, long SequenceNr, string Reason) : ILiminalMessage, IConsumerSettlement;
 
 public sealed record GetConsumerInfo(string Channel, string Consumer) : ILiminalMessage;
 
@@ -92,7 +104,12 @@ public sealed record Redelivering(string Channel, string Consumer, int Partition
 public sealed record DeadLettered(string Channel, string Consumer, int Partition, long SequenceNr) : ILiminalMessage;
 
 /// <summary>An <see cref="Ack"/>, <see cref="Nak"/> or <see cref="Term"/> for an unknown consumer, or a message that is not pending.</summary>
-public sealed record AckRejected(string Channel, string Consumer, int Partition, long SequenceNr, string Reason) : ILiminalMessage;
+public sealed record AckRejected(string Channel, string Consumer, int Partition, long SequenceNr, string Reason) : ILiminalMessage
+{
+    /// <summary>The rejection of <paramref name="settlement"/> (its names may be null when it came malformed off the wire).</summary>
+    public static AckRejected For(IConsumerSettlement settlement, string reason) =>
+        new(settlement.Channel ?? string.Empty, settlement.Consumer ?? string.Empty, settlement.Partition, settlement.SequenceNr, reason);
+}
 
 /// <summary>Re-publishes a dead letter's original payload to its source channel as a new message; answered with that publish's reply.</summary>
 public sealed record RedriveDeadLetter(string DeadLetterChannel, long SequenceNr) : ILiminalMessage;

@@ -27,15 +27,7 @@ public static class RequestValidation
             : null,
         Replay replay => Replay(replay),
         SubscribeDurable subscribe => SubscribeDurable(subscribe),
-        Ack ack => Settlement(ack.Channel, ack.Consumer, ack.Partition, ack.SequenceNr),
-        Nak nak => Settlement(nak.Channel, nak.Consumer, nak.Partition, nak.SequenceNr)
-                   ?? (nak.Delay is { } delay && delay < TimeSpan.Zero
-                       ? new AckRejected(nak.Channel ?? string.Empty, nak.Consumer ?? string.Empty, nak.Partition, nak.SequenceNr, $"delay {delay} is negative")
-                       : null),
-        Term term => Settlement(term.Channel, term.Consumer, term.Partition, term.SequenceNr)
-                     ?? (InputRules.TermReason.Problem(term.Reason ?? string.Empty) is { } reasonProblem
-                         ? new AckRejected(term.Channel ?? string.Empty, term.Consumer ?? string.Empty, term.Partition, term.SequenceNr, reasonProblem)
-                         : null),
+        IConsumerSettlement settlement => Settlement(settlement),
         GetConsumerInfo info => ConsumerNamed(info.Channel, info.Consumer),
         DeleteConsumer delete => ConsumerNamed(delete.Channel, delete.Consumer),
         PurgeChannel purge => InputRules.ChannelName.Problem(purge.Channel) is { } purgeProblem
@@ -218,13 +210,20 @@ public static class RequestValidation
     /// <summary>The most messages a durable consumer may have out per partition (its bodies are held in memory).</summary>
     public const int MaxAckPendingLimit = 100_000;
 
-    private static AckRejected? Settlement(string? channel, string? consumer, int partition, long sequenceNr)
+    /// <summary>The names and position of an <see cref="Ack"/>, <see cref="Nak"/> or <see cref="Term"/>, a Nak's delay, a Term's reason.</summary>
+    public static AckRejected? Settlement(IConsumerSettlement settlement)
     {
-        var problem = InputRules.ChannelName.Problem(channel)
-                      ?? InputRules.DurableConsumerName.Problem(consumer)
-                      ?? (partition < 0 ? $"partition {partition} is negative" : null)
-                      ?? (sequenceNr < 1 ? $"sequence number {sequenceNr} must be at least 1" : null);
-        return problem is null ? null : new AckRejected(channel ?? string.Empty, consumer ?? string.Empty, partition, sequenceNr, problem);
+        var problem = InputRules.ChannelName.Problem(settlement.Channel)
+                      ?? InputRules.DurableConsumerName.Problem(settlement.Consumer)
+                      ?? (settlement.Partition < 0 ? $"partition {settlement.Partition} is negative" : null)
+                      ?? (settlement.SequenceNr < 1 ? $"sequence number {settlement.SequenceNr} must be at least 1" : null)
+                      ?? settlement switch
+                      {
+                          Nak { Delay: { } delay } when delay < TimeSpan.Zero => $"delay {delay} is negative",
+                          Term term => InputRules.TermReason.Problem(term.Reason ?? string.Empty),
+                          _ => null,
+                      };
+        return problem is null ? null : AckRejected.For(settlement, problem);
     }
 
     private static ChannelRejected? ConsumerNamed(string? channel, string? consumer)
