@@ -46,9 +46,6 @@ public sealed record MessageDeadLettered(long SequenceNr, bool Parked) : IConsum
 public sealed record ConsumerMessagesSkipped(long FirstSequenceNr, long LastSequenceNr) : IConsumerEvent;
 
 /// <summary>A consumer partition's state: its start, its ledger's durable facts and its counts.</summary>
-public sealed record ConsumerPartitionSnapshot(ConsumerStarted? Started, ConsumerLedgerState Ledger, long DeadLettered, long Parked, long Skipped)
-    : ILiminalSnapshot
-{
-    /// <summary>Deliveries after the first; null in snapshots taken before it was kept.</summary>
-    public long? Redelivered { get; init; }
-}
+/// <remarks><c>DeadLettered</c> counts parked messages too; <c>Redelivered</c> the stored attempts after the first.</remarks>
+public sealed record ConsumerPartitionSnapshot(
+    ConsumerStarted? Started, ConsumerLedgerState Ledger, long DeadLettered, long Skipped, long Redelivered) : ILiminalSnapshot;

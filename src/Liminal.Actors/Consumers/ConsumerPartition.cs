@@ -132,16 +132,13 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
         if (restored.Started is { } started)
             Begin(started);
         _ledger?.Restore(restored.Ledger);
-        _deadLettered = restored.DeadLettered + restored.Parked;
+        _deadLettered = restored.DeadLettered;
         _skipped = restored.Skipped;
-        _redelivered = restored.Redelivered ?? 0;
+        _redelivered = restored.Redelivered;
     }
 
     protected override object Snapshot() =>
-        new ConsumerPartitionSnapshot(_started, _ledger?.ToState() ?? new ConsumerLedgerState(0, [], [], [], [], []), _deadLettered, 0, _skipped)
-        {
-            Redelivered = _redelivered,
-        };
+        new ConsumerPartitionSnapshot(_started, _ledger?.ToState() ?? new ConsumerLedgerState(0, [], [], [], [], []), _deadLettered, _skipped, _redelivered);
 
     protected override void Apply(IConsumerEvent @event)
     {
@@ -279,7 +276,7 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
     {
         if (_ledger is null)
         {
-            Reply(sender, Rejected(ack.SequenceNr, $"no consumer named '{_consumer}' on channel '{_channel}'"));
+            Reply(sender, Rejected(ack.SequenceNr, NotSettleable));
             return;
         }
         var sequenceNr = ack.SequenceNr;
@@ -293,7 +290,7 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
         // ack still counts. One never read was never delivered.
         if (sequenceNr > _ledger.HighestRead || _deadLettering.ContainsKey(sequenceNr) || !(_ledger.IsPending(sequenceNr) || _ledger.IsWaiting(sequenceNr)))
         {
-            Reply(sender, Rejected(sequenceNr, "the message is not pending for this consumer"));
+            Reply(sender, Rejected(sequenceNr, NotSettleable));
             return;
         }
         Persist([new MessagesAcked([sequenceNr])], ack, sender, _ =>
@@ -308,7 +305,7 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
     {
         if (_ledger is null || !_ledger.IsPending(nak.SequenceNr) || _deadLettering.ContainsKey(nak.SequenceNr))
         {
-            Reply(sender, Rejected(nak.SequenceNr, _ledger is null ? $"no consumer named '{_consumer}' on channel '{_channel}'" : "the message is not pending for this consumer"));
+            Reply(sender, Rejected(nak.SequenceNr, NotSettleable));
             return;
         }
         var delay = nak.Delay is { } d && d > TimeSpan.Zero ? (long)d.TotalMilliseconds : 0;
@@ -323,7 +320,7 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
     {
         if (_ledger is null || _deadLettering.ContainsKey(term.SequenceNr) || !_ledger.Withdraw(term.SequenceNr))
         {
-            Reply(sender, Rejected(term.SequenceNr, _ledger is null ? $"no consumer named '{_consumer}' on channel '{_channel}'" : "the message is not pending for this consumer"));
+            Reply(sender, Rejected(term.SequenceNr, NotSettleable));
             return;
         }
         DeadLetter(term.SequenceNr, string.IsNullOrEmpty(term.Reason) ? "terminated by the consumer" : term.Reason, sender);
@@ -331,6 +328,11 @@ public sealed class ConsumerPartition : PersistentEntity<IConsumerEvent>, IWithT
     }
 
     private AckRejected Rejected(long sequenceNr, string reason) => new(_channel, _consumer, _partition, sequenceNr, reason);
+
+    // Why an ack, nak or term of a message is refused once its own checks failed.
+    private string NotSettleable => _ledger is null
+        ? $"no consumer named '{_consumer}' on channel '{_channel}'"
+        : "the message is not pending for this consumer";
 
     private PartitionConsumerInfo? Info() => _ledger is null
         ? null
