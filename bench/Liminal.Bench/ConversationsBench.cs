@@ -53,6 +53,7 @@ internal static class ConversationsBench
                               $"({events / stopwatch.Elapsed.TotalSeconds:N0} events/s: received, started, {StepsPerMessage} steps, finished per message)");
             Console.WriteLine($"step record latency: p50 {Ms(latency, 50)} ms, p99 {Ms(latency, 99)} ms, p99.9 {Ms(latency, 99.9)} ms");
             Console.WriteLine(runtime);
+            Console.WriteLine($"CPU per event: {runtime.CpuUsed.TotalMicroseconds / events:N1} µs (process CPU time over the span ÷ events written)");
             var (writes, writeSeconds) = totals.Histogram(Liminal.Actors.Metrics.LiminalMetrics.JournalWrite);
             if (writes > 0)
                 Console.WriteLine($"journal: {writes:N0} writes by the entities, {writeSeconds * 1000 / writes:F2} ms mean from write to durable, " +

@@ -23,8 +23,6 @@ public class SqliteJournal : SqlWriteJournal
     /// <summary>The Akka.Persistence.Sql assembly version whose rows <see cref="SqliteJournalWriter"/> writes.</summary>
     public static readonly Version SupportedPluginVersion = new(1, 5, 73, 0);
 
-    private readonly object _lock = new();
-    private readonly Dictionary<string, Task> _latestByPersistenceId = new(StringComparer.Ordinal);
     private readonly SqliteJournalWriter _writer;
     private readonly SqliteJournalReader _reader;
 
@@ -58,37 +56,13 @@ public class SqliteJournal : SqlWriteJournal
     }
 
     // The writer group-commits on its own thread: whatever arrives while it writes goes in its next transaction.
-    protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
-    {
-        var writes = messages.ToList();
-        var written = _writer.WriteAsync(_writer.Prepare(writes));
-        TrackUntilWritten(writes, written);
-        return written;
-    }
-
-    /// <summary>Highest-sequence-number reads of these writes' actors wait for <paramref name="written"/> until it completes.</summary>
-    private void TrackUntilWritten(List<AtomicWrite> writes, Task written)
-    {
-        lock (_lock)
-            foreach (var write in writes)
-                _latestByPersistenceId[write.PersistenceId] = written;
-        written.ContinueWith(task =>
-        {
-            lock (_lock)
-                foreach (var write in writes)
-                    if (_latestByPersistenceId.TryGetValue(write.PersistenceId, out var latest) && latest == task)
-                        _latestByPersistenceId.Remove(write.PersistenceId);
-        }, TaskContinuationOptions.ExecuteSynchronously);
-    }
+    protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken) =>
+        _writer.WriteAsync(_writer.Prepare([.. messages]))!;
 
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
     {
-        Task? pending;
-        lock (_lock)
-            _latestByPersistenceId.TryGetValue(persistenceId, out pending);
         // A write whose answer timed out may still be under way: recovery must see it if it lands.
-        if (pending is not null)
-            await pending.ContinueWith(_ => { }, TaskScheduler.Default);
+        await _writer.WhenWritten(persistenceId);
         return await _reader.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken);
     }
 

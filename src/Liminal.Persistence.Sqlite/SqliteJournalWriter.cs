@@ -27,6 +27,8 @@ internal sealed class SqliteJournalWriter : IDisposable
     private readonly SqliteJournalTables _tables;
     private readonly ByteArrayJournalSerializer _serializer;
     private readonly BlockingCollection<PendingWrite> _queue = new();
+    // The latest write of each actor with one in flight; recovery waits for it (see WhenWritten).
+    private readonly Dictionary<string, PendingWrite> _inFlight = new(StringComparer.Ordinal);
     private readonly Thread _thread;
     private sqlite3_stmt? _insertRow;
     private sqlite3_stmt? _insertTag;
@@ -49,20 +51,44 @@ internal sealed class SqliteJournalWriter : IDisposable
     /// Serializes writes with Akka.Persistence.Sql's serializer. Called as writes arrive, so it overlaps the database
     /// work of the write before; a serialization error rejects its own write alone.
     /// </summary>
-    public IReadOnlyList<PreparedWrite> Prepare(IEnumerable<AtomicWrite> writes) =>
-        [.. _serializer.Serialize(writes, DateTime.UtcNow.Ticks).Select(rows => rows.Success.HasValue
-            ? new PreparedWrite(rows.Success.Value, null)
-            : new PreparedWrite([], rows.Failure.Value))];
+    public IReadOnlyList<PreparedWrite> Prepare(IReadOnlyList<AtomicWrite> writes)
+    {
+        var serialized = _serializer.Serialize(writes, DateTime.UtcNow.Ticks);
+        var prepared = new PreparedWrite[writes.Count];
+        var i = 0;
+        foreach (var rows in serialized)
+        {
+            prepared[i] = rows.Success.HasValue
+                ? new PreparedWrite(writes[i].PersistenceId, rows.Success.Value, null)
+                : new PreparedWrite(writes[i].PersistenceId, [], rows.Failure.Value);
+            i++;
+        }
+        return prepared;
+    }
 
     /// <summary>
-    /// Writes the rows of every prepared write, in the writer's next transaction. The result has one entry per
-    /// write: null when written, its serialization error when rejected; a database error fails them all.
+    /// Writes the rows of every prepared write, in the writer's next transaction. The result is null when every
+    /// write was stored, else one entry per write: null when written, its serialization error when rejected; a
+    /// database error fails them all.
     /// </summary>
-    public Task<IImmutableList<Exception>> WriteAsync(IReadOnlyList<PreparedWrite> writes)
+    public Task<IImmutableList<Exception>?> WriteAsync(IReadOnlyList<PreparedWrite> writes)
     {
         var pending = new PendingWrite(writes);
+        lock (_inFlight)
+            foreach (var write in writes)
+                _inFlight[write.PersistenceId] = pending;
         _queue.Add(pending);
         return pending.Completion.Task;
+    }
+
+    /// <summary>
+    /// Completes once the latest write of <paramref name="persistenceId"/> handed to the writer has ended (stored or
+    /// failed; never faulted): a recovery must see a write whose answer timed out if it lands.
+    /// </summary>
+    public Task WhenWritten(string persistenceId)
+    {
+        lock (_inFlight)
+            return _inFlight.TryGetValue(persistenceId, out var pending) ? pending.Ended : Task.CompletedTask;
     }
 
     public void Dispose()
@@ -85,14 +111,16 @@ internal sealed class SqliteJournalWriter : IDisposable
                 batch.Add(next);
             try
             {
-                Write(batch.SelectMany(pending => pending.Writes));
+                Write(batch);
+                Ended(batch);
                 foreach (var pending in batch)
-                    pending.Completion.TrySetResult([.. pending.Writes.Select(write => write.Rejection!)]);
+                    pending.Completion.TrySetResult(Rejections(pending.Writes));
             }
             catch (Exception error)
             {
                 // A broken connection is reopened for the next write.
                 CloseConnection();
+                Ended(batch);
                 foreach (var pending in batch)
                     pending.Completion.TrySetException(error);
             }
@@ -100,11 +128,34 @@ internal sealed class SqliteJournalWriter : IDisposable
         CloseConnection();
     }
 
-    private void Write(IEnumerable<PreparedWrite> writes)
+    /// <summary>The writes of <paramref name="batch"/> are no longer in flight: later ones of the same actors stay tracked.</summary>
+    private void Ended(List<PendingWrite> batch)
+    {
+        lock (_inFlight)
+            foreach (var pending in batch)
+            foreach (var write in pending.Writes)
+                if (_inFlight.TryGetValue(write.PersistenceId, out var latest) && latest == pending)
+                    _inFlight.Remove(write.PersistenceId);
+    }
+
+    /// <summary>
+    /// Null when every write was stored (Akka.Persistence reads null as "none rejected", which spares a list per
+    /// write); else one entry per write, null for a stored one.
+    /// </summary>
+    private static IImmutableList<Exception>? Rejections(IReadOnlyList<PreparedWrite> writes)
+    {
+        foreach (var write in writes)
+            if (write.Rejection is not null)
+                return [.. writes.Select(w => w.Rejection!)];
+        return null;
+    }
+
+    private void Write(List<PendingWrite> batch)
     {
         var connection = _connection ??= Open();
         using var transaction = connection.BeginTransaction();
-        foreach (var write in writes)
+        foreach (var pending in batch)
+        foreach (var write in pending.Writes)
         foreach (var row in write.Rows)
             Insert(row);
         transaction.Commit();
@@ -199,12 +250,15 @@ internal sealed class SqliteJournalWriter : IDisposable
     {
         public IReadOnlyList<PreparedWrite> Writes { get; } = writes;
 
-        public TaskCompletionSource<IImmutableList<Exception>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<IImmutableList<Exception>?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes when the write has ended, whether it was stored or failed.</summary>
+        public Task Ended => Completion.Task.ContinueWith(static _ => { }, TaskScheduler.Default);
     }
 }
 
-/// <summary>The plugin's rows for one <see cref="AtomicWrite"/>, or why it was rejected.</summary>
-internal sealed record PreparedWrite(JournalRow[] Rows, Exception? Rejection);
+/// <summary>The plugin's rows for one <see cref="AtomicWrite"/> of <c>PersistenceId</c>, or why it was rejected.</summary>
+internal sealed record PreparedWrite(string PersistenceId, JournalRow[] Rows, Exception? Rejection);
 
 /// <summary>
 /// The statements on the journal's rows (INSERTs of a journal row and of a tag row; the replay and highest sequence

@@ -451,8 +451,10 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
             EndsWriteOf = endsWriteOf;
         }
 
-        /// <summary>The events of a pack not written yet.</summary>
-        public List<TEvent> Events { get; } = [];
+        private List<TEvent>? _events;
+
+        /// <summary>The events of a pack not written yet (only packs have them: most invocations never ask).</summary>
+        public List<TEvent> Events => _events ??= [];
 
         public List<OwedReply> Replies { get; } = [];
 
