@@ -36,6 +36,12 @@ internal static class ConversationsBench
             await RuntimeReport.WarmUpAsync("raw journal", _ => RawJournalBench.EventsPerSecondAsync(system, totalSteps / 5));
             var raw = await RawJournalBench.EventsPerSecondAsync(system, totalSteps);
             Console.WriteLine($"raw journal, 1 actor PersistAsync:     {raw,10:N0} events/s");
+            // The same journal written the way conversations write it: one event per write, from as many actors as
+            // there are conversations, each client waiting for its event to be durable before the next.
+            await RuntimeReport.WarmUpAsync("raw closed loop", _ =>
+                RawJournalBench.ClosedLoopEventsPerSecondAsync(system, conversations, conversations, totalSteps / 5));
+            var rawClosedLoop = await RawJournalBench.ClosedLoopEventsPerSecondAsync(system, conversations, conversations, totalSteps * 2);
+            Console.WriteLine($"raw journal, {conversations} actors, {conversations} closed-loop clients, 1 event per write: {rawClosedLoop,10:N0} events/s");
             var bus = LiminalBus.Start(system, new LiminalSettings());
             await RuntimeReport.WarmUpAsync("conversations", round =>
                 RunClientsAsync(bus.Conversations, conversations, totalSteps / 5, $"warm-up-{round}", NewHistogram()));
@@ -59,6 +65,7 @@ internal static class ConversationsBench
                 Console.WriteLine($"journal: {writes:N0} writes by the entities, {writeSeconds * 1000 / writes:F2} ms mean from write to durable, " +
                                   $"{(double)events / writes:F1} events per write");
             Console.WriteLine($"steps/s vs raw events/s: {stepsPerSecond / raw:P0} (each step is one of six events of its message)");
+            Console.WriteLine($"conversation events/s vs the raw closed loop of {conversations} actors: {events / stopwatch.Elapsed.TotalSeconds / rawClosedLoop:P0}");
         }
         finally
         {

@@ -8,10 +8,14 @@ namespace Liminal.Bench;
 /// <summary>The journal's own ceiling, with plain persistent actors that do nothing but <c>PersistAsync</c>.</summary>
 internal static class RawJournalBench
 {
+    // Every run writes persistence ids of its own: two live actors must never write one id, and a new actor must not
+    // replay the events of earlier runs.
+    private static int _runs;
+
     /// <summary>One actor, all events sent at once: the raw journal rate the dedup figures are compared with.</summary>
     public static async Task<double> EventsPerSecondAsync(ActorSystem system, int events)
     {
-        var writer = system.ActorOf(Props.Create(() => new RawWriter("bench-raw-writer")));
+        var writer = system.ActorOf(Props.Create<RawWriter>($"bench-raw-writer-{Interlocked.Increment(ref _runs)}"));
         // Recovery and table creation happen before the clock starts.
         await writer.Ask<Written>(new WriteOne(), TimeSpan.FromMinutes(1));
         var stopwatch = Stopwatch.StartNew();
@@ -20,7 +24,10 @@ internal static class RawJournalBench
         for (var i = 0; i < events; i++)
             writer.Tell(new WriteOne(), countDown);
         await lastWritten.Task.WaitAsync(TimeSpan.FromMinutes(10));
-        return events / stopwatch.Elapsed.TotalSeconds;
+        var rate = events / stopwatch.Elapsed.TotalSeconds;
+        system.Stop(writer);
+        system.Stop(countDown);
+        return rate;
     }
 
     /// <summary>
@@ -29,8 +36,9 @@ internal static class RawJournalBench
     /// </summary>
     public static async Task<double> ClosedLoopEventsPerSecondAsync(ActorSystem system, int writers, int clients, int events)
     {
+        var run = Interlocked.Increment(ref _runs);
         var refs = Enumerable.Range(0, writers)
-            .Select(i => system.ActorOf(Props.Create(() => new RawWriter($"bench-closed-loop-{writers}-{i}"))))
+            .Select(i => system.ActorOf(Props.Create<RawWriter>($"bench-closed-loop-{run}-{writers}-{i}")))
             .ToArray();
         foreach (var writer in refs)
             await writer.Ask<Written>(new WriteOne(), TimeSpan.FromMinutes(1));
@@ -42,7 +50,10 @@ internal static class RawJournalBench
             while ((n = Interlocked.Increment(ref next)) < events)
                 await refs[n % writers].Ask<Written>(new WriteOne(), TimeSpan.FromSeconds(30));
         })));
-        return events / stopwatch.Elapsed.TotalSeconds;
+        var rate = events / stopwatch.Elapsed.TotalSeconds;
+        foreach (var writer in refs)
+            system.Stop(writer);
+        return rate;
     }
 
     private sealed record WriteOne;
