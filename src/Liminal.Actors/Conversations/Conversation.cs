@@ -6,7 +6,7 @@ namespace Liminal.Actors.Conversations;
 
 /// <summary>
 /// One durable conversation (PersistenceId <c>conversation-{id}</c>): its journal is the conversation's event log.
-/// Passivates after <c>idle-timeout</c> without a request and comes back by replay.
+/// Its region passivates it after <c>idle-timeout</c> without a request; it comes back by replay.
 /// </summary>
 public sealed class Conversation : PersistentEntity<IConversationEvent>
 {
@@ -34,8 +34,6 @@ public sealed class Conversation : PersistentEntity<IConversationEvent>
     protected override void Apply(IConversationEvent @event) => ConversationState.Apply(_state, @event);
 
     protected override object Snapshot() => _state.ToSnapshot();
-
-    protected override void OnRecovered() => PassivateWhenIdle(_settings.IdleTimeout);
 
     protected override Conflict ConflictOf(object command) => command switch
     {

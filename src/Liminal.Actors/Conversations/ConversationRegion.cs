@@ -17,6 +17,8 @@ public sealed class ConversationRegion(ConversationSettings settings, EntityPare
 
     protected override Props EntityProps(string entityId) => Conversation.Props(entityId, settings);
 
+    protected override TimeSpan? PassivateIdleAfter => settings.IdleTimeout;
+
     protected override object? Overloaded(object message) => message is IConversationCommand command
         ? new ConversationRejected(command.ConversationId, string.Empty, ConversationRejections.Overloaded)
         {

@@ -24,7 +24,8 @@ namespace Liminal.Actors.Entities;
 /// subclass keeps, such as a channel's subscribers) would be lost with it. A message whose handling throws is
 /// logged and refused with <see cref="Refusal"/>, and the parent goes on with its state, as a resumed actor would.</para>
 /// <para>Entities are hosted as an Akka.Cluster.Sharding shard region hosts them: an extractor, one <c>Props</c> per
-/// entity, <c>Passivate</c> answered with the entity's stop message while its next messages are buffered.</para>
+/// entity, <c>Passivate</c> answered with the entity's stop message while its next messages are buffered, and idle
+/// entities passivated by the parent (<see cref="PassivateIdleAfter"/>, as <c>passivate-idle-entity-after</c>).</para>
 /// </remarks>
 public abstract class EntityParent : UntypedActor, IWithTimers
 {
@@ -36,6 +37,7 @@ public abstract class EntityParent : UntypedActor, IWithTimers
     private readonly Dictionary<string, Queue<(object Message, IActorRef Sender)>> _buffers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _passivating = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (int Count, DateTimeOffset Last)> _failures = new(StringComparer.Ordinal);
+    private TimeSpan? _passivateIdleAfter;
 
     protected EntityParent(IEntityMessageExtractor extractor, EntityParentSettings settings, TimeProvider clock)
     {
@@ -70,6 +72,23 @@ public abstract class EntityParent : UntypedActor, IWithTimers
     /// <summary>Messages not addressed to an entity.</summary>
     protected virtual void OnNonEntityMessage(object message) => Unhandled(message);
 
+    /// <summary>
+    /// An entity handed no message for this long is passivated with <see cref="StopPassivated"/>; null (the default):
+    /// entities stay up. As Akka.Cluster.Sharding's <c>passivate-idle-entity-after</c>, only what the parent hands over
+    /// counts: the entity's own timers and its journal's replies do not keep it up. Measured on the parent's clock.
+    /// </summary>
+    protected virtual TimeSpan? PassivateIdleAfter => null;
+
+    protected override void PreStart()
+    {
+        base.PreStart();
+        // One timer here rather than a receive timeout in each entity, which Akka cancels and re-schedules on every
+        // message the entity receives (its journal's replies included).
+        _passivateIdleAfter = PassivateIdleAfter;
+        if (_passivateIdleAfter is { } idle)
+            Timers.StartPeriodicTimer(PassivateIdleTick.Instance, PassivateIdleTick.Instance, idle / 4);
+    }
+
     protected sealed override void OnReceive(object message)
     {
         try
@@ -98,6 +117,9 @@ public abstract class EntityParent : UntypedActor, IWithTimers
                 break;
             case RestartEntity restart:
                 Recreate(restart.EntityId);
+                break;
+            case PassivateIdleTick:
+                PassivateIdle();
                 break;
             case GetEntityStats:
                 Sender.Tell(new EntityStats(_entities.Count, _buffers.Count));
@@ -140,7 +162,8 @@ public abstract class EntityParent : UntypedActor, IWithTimers
         var entity = Context.ActorOf(EntityProps(entityId), Uri.EscapeDataString(entityId));
         Context.Watch(entity);
         _entities[entityId] = entity;
-        _incarnations[entity] = new Incarnation(entityId);
+        // Started counts as handed a message: an entity started without one (StartEntities) gets its idle timeout too.
+        _incarnations[entity] = new Incarnation(entityId) { LastHandedOver = _clock.GetTimestamp() };
         return entity;
     }
 
@@ -160,6 +183,8 @@ public abstract class EntityParent : UntypedActor, IWithTimers
         }
         var number = ++incarnation.Sent;
         incarnation.Untaken.Enqueue((number, message, sender));
+        if (_passivateIdleAfter is not null)
+            incarnation.LastHandedOver = _clock.GetTimestamp();
         entity.Tell(new EntityEnvelope(number, message), sender);
     }
 
@@ -195,11 +220,28 @@ public abstract class EntityParent : UntypedActor, IWithTimers
 
     private void OnPassivate(Akka.Cluster.Sharding.Passivate passivate)
     {
-        if (!_incarnations.TryGetValue(Sender, out var incarnation) || _passivating.Contains(incarnation.Id))
+        if (_incarnations.TryGetValue(Sender, out var incarnation))
+            Passivate(Sender, incarnation, passivate.StopMessage);
+    }
+
+    private void PassivateIdle()
+    {
+        var idleAfter = _passivateIdleAfter!.Value;
+        foreach (var (entity, incarnation) in _incarnations)
+        {
+            // Not one already away (passivating, or stopping after a failed write).
+            if (!_buffers.ContainsKey(incarnation.Id) && _clock.GetElapsedTime(incarnation.LastHandedOver) >= idleAfter)
+                Passivate(entity, incarnation, StopPassivated.Instance);
+        }
+    }
+
+    /// <summary>The entity's next messages wait for its next incarnation; it gets its stop message behind what it was handed.</summary>
+    private void Passivate(IActorRef entity, Incarnation incarnation, object stopMessage)
+    {
+        if (!_passivating.Add(incarnation.Id))
             return;
-        _passivating.Add(incarnation.Id);
         _buffers.TryAdd(incarnation.Id, new Queue<(object, IActorRef)>());
-        Sender.Tell(passivate.StopMessage);
+        entity.Tell(stopMessage);
     }
 
     /// <summary>False when the terminated actor is not one of this parent's entities (e.g. a watched subscriber).</summary>
@@ -254,6 +296,9 @@ public abstract class EntityParent : UntypedActor, IWithTimers
 
         /// <summary>The number of the last message handed over.</summary>
         public long Sent { get; set; }
+
+        /// <summary>When the last message was handed over (a timestamp of the parent's clock), for idle passivation.</summary>
+        public long LastHandedOver { get; set; }
 
         public Queue<(long Number, object Message, IActorRef Sender)> Untaken { get; } = new();
     }

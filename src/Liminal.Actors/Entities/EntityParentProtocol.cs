@@ -18,3 +18,23 @@ public sealed record EntityParentSettings(TimeSpan MinBackoff, TimeSpan MaxBacko
 }
 
 internal sealed record RestartEntity(string EntityId) : INoSerializationVerificationNeeded, IDeadLetterSuppression;
+
+/// <summary>
+/// The stop message of a passivated entity: a <see cref="Persistence.PersistentEntity{TEvent}"/> stops once it owes
+/// nothing (its writes durable, its replies sent). The entity parent sends it to an idle entity; a shard region hosting
+/// the entities is given it as its hand-off stop message (a <c>PoisonPill</c> would stop them mid-write).
+/// </summary>
+public sealed class StopPassivated : INoSerializationVerificationNeeded
+{
+    public static readonly StopPassivated Instance = new();
+
+    private StopPassivated() { }
+}
+
+/// <summary>The entity parent's periodic look for idle entities; not a message that keeps the parent busy.</summary>
+internal sealed class PassivateIdleTick : INoSerializationVerificationNeeded, INotInfluenceReceiveTimeout
+{
+    public static readonly PassivateIdleTick Instance = new();
+
+    private PassivateIdleTick() { }
+}

@@ -34,8 +34,6 @@ public sealed class ConsumerOffsets : PersistentEntity<IOffsetsEvent>
 
     protected override object Snapshot() => _state.ToSnapshot();
 
-    protected override void OnRecovered() => PassivateWhenIdle(_settings.IdleTimeout);
-
     protected override Conflict ConflictOf(object command) => command switch
     {
         CommitOffset c => Conflict.On("offset:" + c.Stream),
@@ -77,6 +75,8 @@ public sealed class OffsetsRegion(OffsetsSettings settings, EntityParentSettings
         Akka.Actor.Props.Create(() => new OffsetsRegion(settings, parentSettings));
 
     protected override Props EntityProps(string entityId) => ConsumerOffsets.Props(entityId, settings);
+
+    protected override TimeSpan? PassivateIdleAfter => settings.IdleTimeout;
 
     protected override object? Overloaded(object message) => message is IOffsetsCommand command
         ? new OffsetRequestRejected(command.Owner, "offsets restarting; retry later")

@@ -24,8 +24,9 @@ namespace Liminal.Actors.Persistence;
 /// journal rejects (nothing stored, e.g. a serialization error) fails only its own commands and the entity carries on.</para>
 /// <para>An entity that sets <see cref="PackWrites"/> writes the events of every command decided while its previous
 /// write is in flight as one <see cref="EventBatch"/> row (one journal row per group commit instead of per event).</para>
-/// <para>An idle entity passivates with Akka.Cluster.Sharding's own <c>Passivate</c>, so a shard region can host it
-/// unchanged; Liminal's local <see cref="Entities.EntityParent"/> answers the same message.</para>
+/// <para>An idle entity is passivated by its parent (<see cref="EntityParent.PassivateIdleAfter"/>), as a shard region
+/// passivates idle entities, with <see cref="StopPassivated"/>: the entity stops once it owes nothing. It sets no
+/// receive timeout of its own, which Akka would re-schedule on every message it receives.</para>
 /// </remarks>
 public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TEvent : class, ILiminalEvent
 {
@@ -130,11 +131,6 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
                 // Ours after each snapshot are nothing to act on; an entity that deletes its state waits for its own.
                 OnOtherMessage(message);
                 break;
-            case ReceiveTimeout:
-                // Idle: ask the parent (or a shard region) to passivate us; it buffers our messages meanwhile.
-                Context.SetReceiveTimeout(null);
-                Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(StopPassivated.Instance));
-                break;
             case StopPassivated:
                 _stopWhenIdle = true;
                 StopIfIdle();
@@ -150,9 +146,6 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
                 break;
         }
     }
-
-    /// <summary>Passivates after this long without a message.</summary>
-    protected void PassivateWhenIdle(TimeSpan idleTimeout) => Context.SetReceiveTimeout(idleTimeout);
 
     /// <summary>
     /// Writes <paramref name="events"/> (the decision of the command being decided); once they are durable,
@@ -465,11 +458,6 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
         public int EndsWriteOf { get; set; }
 
         public bool EndsWrite => EndsWriteOf > 0;
-    }
-
-    private sealed class StopPassivated : INoSerializationVerificationNeeded
-    {
-        public static readonly StopPassivated Instance = new();
     }
 
     private sealed class ContinueAfterRejection : INoSerializationVerificationNeeded

@@ -83,7 +83,8 @@ public sealed class PersistFailureAttacks : FaultInjectionTestKit
         region.Tell(new ReceiveMessage("c", "m1"), waiting.Ref);
         region.Tell(new RecordProcessingStarted("c", "m0"), other.Ref);
         await holdOnly.Held.Task.WaitAsync(Patience);
-        // The write outlives the idle timeout: the conversation asks to passivate while it is in flight.
+        // The write outlives the idle timeout: the region passivates the conversation while it is in flight.
+        Clock.Advance(TimeSpan.FromMilliseconds(200));
         AwaitAssert(() => Assert.Equal(1, Ask<EntityStats>(region, new GetEntityStats()).Away), Patience);
         var afterPassivation = CreateTestProbe();
         region.Tell(new GetConversationState("c"), afterPassivation.Ref);

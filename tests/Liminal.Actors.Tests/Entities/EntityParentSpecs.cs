@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Liminal.Actors.Entities;
 using Liminal.Actors.Tests.TestSupport;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Liminal.Actors.Tests.Entities;
 
@@ -18,7 +19,7 @@ public sealed class EntityParentSpecs : LiminalTestKit
         public object EntityMessage(object message) => ((ToEntity)message).Command;
     }
 
-    private sealed class TestEntity : ReceiveActor
+    private sealed class TestEntity : ReceiveActor, IWithTimers
     {
         private static int _incarnations;
         private readonly EntityIntake _intake = new();
@@ -33,7 +34,13 @@ public sealed class EntityParentSpecs : LiminalTestKit
                 observer.Tell("passivating");
             });
             Receive<string>(command => command is "stop" or "crash-stop", _ => Context.Stop(Self));
+            // Its own timer keeps it receiving, as a persistent entity's lease or retention timers would.
+            Receive<string>(command => command == "tick-yourself", _ => Timers.StartPeriodicTimer("tick", "tick", TimeSpan.FromMilliseconds(10)));
+            Receive<string>(command => command == "tick", _ => { });
+            Receive<StopPassivated>(_ => Context.Stop(Self));
         }
+
+        public ITimerScheduler Timers { get; set; } = null!;
 
         // What every entity hosted by an EntityParent does (PersistentEntity does it for Liminal's own).
         protected override bool AroundReceive(Receive receive, object message) =>
@@ -52,6 +59,18 @@ public sealed class EntityParentSpecs : LiminalTestKit
         protected override Props EntityProps(string entityId) => Props.Create(() => new TestEntity(entityId, observer));
 
         protected override object? Overloaded(object message) => "overloaded";
+    }
+
+    private sealed class IdlePassivatingParent(IActorRef observer, TimeProvider clock)
+        : EntityParent(new Extractor(), new EntityParentSettings(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1), 100), clock)
+    {
+        public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(1);
+
+        protected override Props EntityProps(string entityId) => Props.Create(() => new TestEntity(entityId, observer));
+
+        protected override object? Overloaded(object message) => "overloaded";
+
+        protected override TimeSpan? PassivateIdleAfter => IdleTimeout;
     }
 
     private IActorRef StartParent(IActorRef observer) => Sys.ActorOf(Props.Create(() => new TestParent(observer)));
@@ -97,5 +116,25 @@ public sealed class EntityParentSpecs : LiminalTestKit
             var pong = ExpectMsg<object>();
             Assert.True(pong is Pong p && p.Incarnation != first.Incarnation, $"{pong}");
         }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+    }
+
+    [Fact]
+    public void An_entity_handed_nothing_for_its_idle_timeout_is_passivated_however_busy_its_own_timers_keep_it()
+    {
+        var clock = new FakeTimeProvider();
+        var parent = Sys.ActorOf(Props.Create(() => new IdlePassivatingParent(CreateTestProbe().Ref, clock)));
+        parent.Tell(new ToEntity("a", "tick-yourself"));
+        parent.Tell(new ToEntity("a", "ping"));
+        var first = ExpectMsg<Pong>();
+
+        clock.Advance(IdlePassivatingParent.IdleTimeout);
+        AwaitAssert(() =>
+        {
+            parent.Tell(GetEntityStats.Instance);
+            Assert.Equal(new EntityStats(0, 0), ExpectMsg<EntityStats>());
+        }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+
+        parent.Tell(new ToEntity("a", "ping"));
+        Assert.NotEqual(first.Incarnation, ExpectMsg<Pong>().Incarnation);
     }
 }

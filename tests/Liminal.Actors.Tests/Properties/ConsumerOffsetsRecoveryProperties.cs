@@ -47,7 +47,7 @@ public sealed class ConsumerOffsetsUnderTest : IEntityUnderTest<OffsetsScenarioS
     }
 
     public Props Props(OffsetsScenarioSettings settings, string uniqueId, TimeProvider clock) =>
-        // Passivation runs on the scheduler's real time; an hour keeps it out of the scenario.
+        // Hosted without its region, which is what passivates an idle record: the idle timeout plays no part.
         ConsumerOffsets.Props(uniqueId, new OffsetsSettings(settings.SnapshotEvery, TimeSpan.FromHours(1), settings.Retention, clock));
 
     public object Bind(object command, string uniqueId) => command switch

@@ -55,7 +55,7 @@ public sealed class ConversationUnderTest : IEntityUnderTest<ConversationScenari
     public Props Props(ConversationScenarioSettings settings, string uniqueId, TimeProvider clock) =>
         Conversation.Props(uniqueId, new ConversationSettings(
             new ConversationPolicy(settings.KeepOutputsOfFinished) { Lease = ConversationScenarioSettings.Lease, Retention = settings.Retention },
-            // Passivation runs on the scheduler's real time; an hour keeps it out of the scenario.
+            // Hosted without its region, which is what passivates an idle conversation: the idle timeout plays no part.
             IdleTimeout: TimeSpan.FromHours(1),
             SnapshotEvery: settings.SnapshotEvery,
             Clock: clock));
