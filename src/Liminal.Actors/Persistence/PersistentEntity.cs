@@ -408,6 +408,10 @@ public abstract class PersistentEntity<TEvent> : UntypedPersistentActor where TE
     protected override void PreRestart(Exception reason, object message)
     {
         _intake.Restarting(Context);
+        // A passivation this instance took outlives it: its parent buffers our next messages until we stop, and asks
+        // only once. The next instance takes it behind its recovery.
+        if (_stopWhenIdle)
+            Self.Tell(StopPassivated.Instance);
         base.PreRestart(reason, message);
     }
 
