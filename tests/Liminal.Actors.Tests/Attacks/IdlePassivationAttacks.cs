@@ -3,6 +3,7 @@ using Akka.Persistence;
 using Akka.Persistence.TestKit;
 using Liminal.Actors.Channels;
 using Liminal.Actors.Entities;
+using Liminal.Actors.Offsets;
 using Liminal.Actors.Persistence;
 using Liminal.Actors.Tests.TestSupport;
 
@@ -11,7 +12,8 @@ namespace Liminal.Actors.Tests.Attacks;
 /// <summary>
 /// Attacks on idle passivation by the entity parent (<see cref="EntityParent"/>'s sweep, b43497c): an entity the sweep
 /// passivates while a write is in flight, and which then fails in a way other than the write (a bug that restarts
-/// it), must still stop and come back, so that what its parent buffered for it meanwhile is answered.
+/// it), must still stop and come back, so that what its parent buffered for it meanwhile is answered; an idle timeout
+/// too small to divide must not stop the region from starting.
 /// </summary>
 public sealed class IdlePassivationAttacks : FaultInjectionTestKit
 {
@@ -44,6 +46,21 @@ public sealed class IdlePassivationAttacks : FaultInjectionTestKit
         // its next incarnation is answered there.
         Assert.Equal("written 3", buffered.ExpectMsg<string>(Patience));
         Assert.Equal("written 4", Ask<string>(parent, new ToFaulty(id, "write")));
+    }
+
+    /// <summary>
+    /// Any positive idle timeout passes the settings' validation, and a quarter of one below four ticks is a zero
+    /// interval for the sweep's timer (a scheduler may refuse that): the region still starts, answers and passivates.
+    /// </summary>
+    [Fact]
+    public void A_region_whose_idle_timeout_is_a_few_ticks_starts_answers_and_passivates()
+    {
+        var offsets = LiminalBus.StartOffsets(Sys, DefaultSettings with { OffsetsIdleTimeout = TimeSpan.FromTicks(3) });
+
+        Assert.Equal(new OffsetCommitted("billing", "orders-0", 5), Ask<OffsetCommitted>(offsets, new CommitOffset("billing", "orders-0", 5)));
+        Clock.Advance(TimeSpan.FromTicks(3));
+        AwaitAssert(() => Assert.Equal(new EntityStats(0, 0), Ask<EntityStats>(offsets, GetEntityStats.Instance)), Patience, TimeSpan.FromMilliseconds(50));
+        Assert.Equal(new CurrentOffset("billing", "orders-0", 5), Ask<CurrentOffset>(offsets, new GetOffset("billing", "orders-0")));
     }
 
     private sealed record ToFaulty(string Id, string Command);
