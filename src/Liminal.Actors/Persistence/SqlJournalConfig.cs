@@ -80,18 +80,24 @@ public static class SqlJournalConfig
         Build(connectionString, connectionString, PostgreSqlProvider, PluginJournalClass, parallelism: 4, batchSize: 100,
             readIsolationLevel: "unspecified");
 
-    // WAL is a property of the database file, so it is set once before the journal opens it.
+    /// <summary>
+    /// Creates the database file when missing and sets WAL, a property of the file, once before the journal opens it.
+    /// The connection string returned opens the file only if it exists: every later connection (the journal's, the
+    /// snapshot store's, the plugin's) fails on a database that vanished while the bus runs, where SQLite's default
+    /// would create an empty one and recover every entity from it as new, while the open writer kept writing the old.
+    /// </summary>
     private static string OpenWithWriteAheadLog(string databasePath)
     {
         var fullPath = Path.GetFullPath(databasePath);
         Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
-        var connectionString = new SqliteConnectionStringBuilder { DataSource = fullPath }.ToString();
-        using var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA journal_mode=WAL;";
-        command.ExecuteNonQuery();
-        return connectionString;
+        using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = fullPath }.ToString()))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode=WAL;";
+            command.ExecuteNonQuery();
+        }
+        return new SqliteConnectionStringBuilder { DataSource = fullPath, Mode = SqliteOpenMode.ReadWrite }.ToString();
     }
 
     private static Config Build(string connectionString, string snapshotConnectionString, string provider, string journalClass, int parallelism, int batchSize,

@@ -79,10 +79,10 @@ public static class LiminalHealthChecks
     {
         if (configuration.Journal == JournalKind.Sqlite)
         {
-            // ReadWrite, not ReadWriteCreate: a vanished file must fail, not be created anew and empty.
+            // Read-only: a probe never writes, and a vanished file fails rather than being created anew and empty.
             await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder
             {
-                DataSource = configuration.SqlitePath, Mode = SqliteOpenMode.ReadWrite, Pooling = false,
+                DataSource = configuration.SqlitePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false,
                 DefaultTimeout = (int)CheckTimeout.TotalSeconds,
             }.ToString());
             await connection.OpenAsync(cancel);

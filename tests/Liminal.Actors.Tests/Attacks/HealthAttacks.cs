@@ -17,11 +17,15 @@ public sealed class HealthAttacks
         await HostSpecs.WithHostAsync(port, HostSpecs.Options(databasePath, port, "--liminal:dedup:shards", "2"), async (_, http) =>
         {
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
-            // The bus keeps its open connection; a new one opens a FIFO in the file's place, and reading it blocks
-            // until something writes: a database (a network file system, a stuck disk) that never answers.
+            // The bus keeps its open connection; a new one opens a FIFO in the file's place, and opening it to read
+            // blocks until something writes: a database (a network file system, a stuck disk) that never answers.
+            // The bus's own connections meanwhile must not create a database in the moved file's place (they did).
             File.Move(databasePath, databasePath + ".moved");
-            using (var mkfifo = Process.Start("mkfifo", databasePath))
+            using (var mkfifo = Process.Start("mkfifo", databasePath)!)
+            {
                 await mkfifo.WaitForExitAsync();
+                Assert.Equal(0, mkfifo.ExitCode);
+            }
             try
             {
                 foreach (var endpoint in new[] { "/health", "/ready" })
@@ -31,8 +35,7 @@ public sealed class HealthAttacks
                     var response = await http.GetAsync(endpoint, patience.Token);
                     var body = await response.Content.ReadAsStringAsync();
                     Assert.True(HttpStatusCode.ServiceUnavailable == response.StatusCode, $"{endpoint}: {response.StatusCode} {body}");
-                    // "no answer within 5 s" while the read blocks; an error if SQLite refuses the FIFO outright.
-                    Assert.Contains("  - journal-database: journal not reachable: ", body);
+                    Assert.Contains("  - journal-database: journal not reachable: no answer within 5 s", body);
                 }
             }
             finally

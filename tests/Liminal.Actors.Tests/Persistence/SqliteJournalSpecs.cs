@@ -2,6 +2,7 @@ using Liminal.Actors.Conversations;
 using Liminal.Actors.Persistence;
 using Liminal.Persistence.Sqlite;
 using Liminal.Actors.Tests.TestSupport;
+using Microsoft.Data.Sqlite;
 
 namespace Liminal.Actors.Tests.Persistence;
 
@@ -44,6 +45,28 @@ public sealed class SqliteJournalSpecs : LiminalTestKit
         {
             Shutdown(restarted);
         }
+    }
+
+    [Fact]
+    public void A_database_file_that_vanishes_while_the_bus_runs_fails_recoveries_and_is_never_created_anew_and_empty()
+    {
+        var conversations = LiminalBus.Start(Sys, DefaultSettings).Conversations;
+        conversations.Tell(new ReceiveMessage("c1", "m"), TestActor);
+        ExpectMsg<RedeliveryDecision.Start>();
+        File.Move(DatabasePath, DatabasePath + ".moved");
+        File.Move(SqlJournalConfig.SnapshotPathFor(DatabasePath), SqlJournalConfig.SnapshotPathFor(DatabasePath) + ".moved");
+
+        // Idle pooled connections still read the moved file (as the open writer still writes it); new ones are
+        // what matters: an empty database in the old one's place would answer a recovering entity "nothing stored".
+        SqliteConnection.ClearAllPools();
+
+        var persistence = Akka.Persistence.Persistence.Instance.Apply(Sys);
+        persistence.JournalFor(null).Tell(new Akka.Persistence.ReplayMessages(1, long.MaxValue, long.MaxValue, "conversation-c1", TestActor), TestActor);
+        Assert.Contains("unable to open database file", ExpectMsg<Akka.Persistence.ReplayMessagesFailure>().Cause.Message);
+        persistence.SnapshotStoreFor(null).Tell(new Akka.Persistence.LoadSnapshot("conversation-c1", Akka.Persistence.SnapshotSelectionCriteria.Latest, long.MaxValue), TestActor);
+        Assert.Contains("unable to open database file", ExpectMsg<Akka.Persistence.LoadSnapshotFailed>().Cause.Message);
+        Assert.False(File.Exists(DatabasePath), "the journal created a database in the vanished one's place");
+        Assert.False(File.Exists(SqlJournalConfig.SnapshotPathFor(DatabasePath)), "the snapshot store created a database in the vanished one's place");
     }
 
     [Fact]
