@@ -158,7 +158,12 @@ internal sealed class SqliteJournalWriter : IDisposable
         foreach (var write in pending.Writes)
         foreach (var row in write.Rows)
             Insert(row);
+        // A file deleted or moved while open is still written through this connection, and a restart never reads
+        // what it holds: refused before the commit (rolled back, not stored), and after it (stored where no one
+        // will look), so that no write is acknowledged unless it is in the file at the path.
+        CheckFileInPlace(connection);
         transaction.Commit();
+        CheckFileInPlace(connection);
         // Under load a transaction commits every millisecond or two, each adding pages to the WAL: a background
         // checkpoint every ~200 ms keeps the WAL small without any commit copying it.
         if (System.Diagnostics.Stopwatch.GetElapsedTime(_lastCheckpointRequest).TotalMilliseconds >= 200)
@@ -167,6 +172,27 @@ internal sealed class SqliteJournalWriter : IDisposable
             _checkpointer.Request();
         }
     }
+
+    /// <summary>
+    /// Fails when the database file this connection has open is no longer the one at its path (deleted, moved or
+    /// replaced): SQLite's SQLITE_FCNTL_HAS_MOVED, one stat of the path.
+    /// </summary>
+    private static void CheckFileInPlace(SqliteConnection connection)
+    {
+        var result = sqlite3_file_control(connection.Handle!, MainDatabase, SqliteFcntlHasMoved, out var moved);
+        if (result != raw.SQLITE_OK)
+            throw new SqliteException($"SQLite could not tell whether {connection.DataSource} is still in place", result);
+        if (moved != 0)
+            throw new SqliteException($"the database file {connection.DataSource} was deleted or moved while the journal wrote it: " +
+                                      "nothing written to it now would be read again", raw.SQLITE_IOERR);
+    }
+
+    private const int SqliteFcntlHasMoved = 20;
+    private static readonly byte[] MainDatabase = "main\0"u8.ToArray();
+
+    // Not in SQLitePCLRaw's API; e_sqlite3 is the library Microsoft.Data.Sqlite's bundle loads.
+    [System.Runtime.InteropServices.DllImport("e_sqlite3", CallingConvention = System.Runtime.InteropServices.CallingConvention.Cdecl)]
+    private static extern int sqlite3_file_control(sqlite3 db, byte[] databaseName, int operation, out int result);
 
     // SQLite's own API, bound by position: Microsoft.Data.Sqlite resolves every parameter by name on every
     // execution, which cost more than the insert itself.
